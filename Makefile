@@ -1,0 +1,52 @@
+# One command each: `make run` serves the demo, `make test` runs every test.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+VENDOR := web/static/vendor
+DEMO_DB := instance/motcua.sqlite3
+export DATABASE_URL ?= sqlite:///$(CURDIR)/$(DEMO_DB)
+
+.PHONY: setup run test lint translations clean
+
+setup: $(STAMP) $(VENDOR)/.installed translations
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+$(VENDOR)/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	mkdir -p $(VENDOR)/bootstrap $(VENDOR)/htmx
+	cp node_modules/bootstrap/dist/css/bootstrap.min.css node_modules/bootstrap/dist/js/bootstrap.bundle.min.js $(VENDOR)/bootstrap/
+	cp node_modules/htmx.org/dist/htmx.min.js $(VENDOR)/htmx/
+	touch $@
+
+translations: $(STAMP)
+	$(BIN)/pybabel compile --use-fuzzy -q -d web/translations
+
+run: setup
+	$(BIN)/motcua init-db
+	$(BIN)/motcua load-catalogue
+	$(BIN)/motcua demo
+	@echo "MotCua demo on http://127.0.0.1:5000 — log in as reception, specialist, head, leader, supervisor (password: demo)"
+	$(BIN)/motcua serve --host 127.0.0.1 --port 5000
+
+test: setup
+	$(BIN)/pytest -q
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+# Refresh the message catalogs after changing user-visible strings.
+messages: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext -o web/translations/messages.pot --no-location --omit-header .
+	$(BIN)/pybabel update -i web/translations/messages.pot -d web/translations --no-fuzzy-matching --omit-header
+
+clean:
+	rm -rf $(VENV) node_modules $(VENDOR) instance

@@ -1,0 +1,82 @@
+"""Composition root: builds the database, spec cache, serializer, runtime and calendar."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import sessionmaker
+
+from engine.db import make_engine, make_session_factory
+from engine.errors import NotFound
+from engine.models import ProcedureVersion
+from engine.runtime import Runtime
+from engine.serializer import LeanSerializer
+from engine.specs import Package, ParsedVersion, SpecCache
+from engine.uow import UnitOfWork
+from workflows.calendar import OfficeHours, WorkingCalendar
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Deployment settings; the agency code prefixes every dossier code."""
+
+    database_url: str = "sqlite:///instance/motcua.sqlite3"
+    agency_code: str = "000.00.18.H57"
+    agency_name: str = "Sở Tư pháp"
+    hours: OfficeHours = field(default_factory=OfficeHours)
+    lease_seconds: int = 60
+    token_days: int = 30
+
+
+@dataclass
+class Core:
+    """Everything a service needs, built once per process."""
+
+    settings: Settings
+    db: Engine
+    session_factory: sessionmaker[Any]
+    cache: SpecCache
+    runtime: Runtime
+    calendar: WorkingCalendar
+
+    def uow(self) -> UnitOfWork:
+        """A new unit of work on this core's database."""
+        return UnitOfWork(self.session_factory)
+
+    def parsed_version(self, version: ProcedureVersion) -> ParsedVersion:
+        """The parsed spec of a deployed version, parsed once per process."""
+        cached = self.cache.get(version.content_hash)
+        if cached is not None:
+            return cached
+        return self.cache.load(Package(version.bpmn_xml, version.forms, version.meta))
+
+    def load_by_hash(self, content_hash: str) -> ParsedVersion:
+        """The parsed spec of the version with this content hash (the serializer's loader)."""
+        cached = self.cache.get(content_hash)
+        if cached is not None:
+            return cached
+        with self.session_factory() as session:
+            version = session.scalars(
+                select(ProcedureVersion).where(ProcedureVersion.content_hash == content_hash)
+            ).first()
+            if version is None:
+                raise NotFound(f"no procedure version has content hash {content_hash}")
+            return self.parsed_version(version)
+
+
+def bootstrap(settings: Settings, db: Engine | None = None) -> Core:
+    """Build the core for `settings` (tests pass their own engine)."""
+    db = db if db is not None else make_engine(settings.database_url)
+    cache = SpecCache()
+    core = Core(
+        settings=settings,
+        db=db,
+        session_factory=make_session_factory(db),
+        cache=cache,
+        runtime=None,  # type: ignore[arg-type]  # set below: the serializer needs the core
+        calendar=WorkingCalendar(settings.hours),
+    )
+    core.runtime = Runtime(cache, LeanSerializer(core.load_by_hash))
+    return core

@@ -1,0 +1,101 @@
+"""Demo data for `make run`: users with password 'demo' and dossiers in several states.
+
+Only for the demo database: a real deployment creates its users through administration.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from engine.bootstrap import Core
+from engine.models import Task, User
+from engine.services import accounts, dossiers, tasks
+
+JUDICIAL_RECORD = "judicial_record_certificate"
+DEMO_PASSWORD = "demo"
+USERS = [
+    ("reception", "Nguyễn Thị Lan", ["reception"], "one_stop"),
+    ("specialist", "Trần Văn Minh", ["specialist"], None),
+    ("head", "Lê Thị Hồng", ["head"], None),
+    ("leader", "Phạm Quốc Hùng", ["leader"], None),
+    ("supervisor", "Hoàng Văn Nam", ["supervisor"], None),
+    ("designer", "Võ Thị Mai", ["designer"], None),
+    ("admin", "Đặng Minh Tuấn", ["admin"], None),
+]
+APPLICANTS = [
+    ("Nguyễn Văn An", "001089012345", "0912345678", "12 Lý Thường Kiệt, phường Hàng Bài, Hà Nội"),
+    ("Trần Thị Bích", "031195004321", "0987654321", "45 Lê Lợi, phường Bến Thành, TP. Hồ Chí Minh"),
+    ("Lê Hoàng Cường", "079201009876", "0901234567", "8 Trần Phú, phường Lộc Thọ, Nha Trang"),
+    ("Phạm Thị Dung", "036187001122", "0934567890", "27 Nguyễn Huệ, phường Vĩnh Ninh, Huế"),
+    ("Hoàng Minh Đức", "040099003344", "0978123456", "102 Quang Trung, phường Quang Trung, Vinh"),
+    ("Vũ Thị Hạnh", "025190005566", "0945678123", "3 Hai Bà Trưng, phường Lê Lợi, Bắc Giang"),
+]
+
+
+def step_data(bpmn_id: str, day: str, *, complete: bool = True) -> dict[str, Any]:
+    """Plausible form data for each step of the judicial record procedure."""
+    steps: dict[str, dict[str, Any]] = {
+        "check_records": {"dossier_complete": complete, "residence_history": "one_province",
+                          "needs_verification": False,
+                          **({} if complete else {"missing_documents": "Bản chụp CCCD"})},
+        "receive_supplement": {"supplement_received_date": day,
+                               "supplement_documents": "Bản chụp CCCD", "supplement_channel":
+                               "in_person"},
+        "draft_certificate": {"certificate_type": "no_1", "criminal_record_found": False,
+                              "copies_requested": 2},
+        "review": {"review_approved": True},
+        "sign": {"signed": True, "certificate_number": "123/PLLTP", "signed_date": day},
+        "return_result": {"return_method": "in_person", "receiver_name": "Người yêu cầu",
+                          "returned_date": day},
+    }
+    return steps[bpmn_id]
+
+
+def advance(core: Core, code: str, steps: list[str], start: datetime, users: dict[str, User],
+            complete: bool = True) -> None:
+    """Complete the dossier's next steps in order, one working half-day apart."""
+    moment = start
+    dossier_id = dossiers.get_dossier(core, code).dossier.id
+    for bpmn_id in steps:
+        with core.uow() as uow:
+            task = uow.session.scalars(select(Task).where(
+                Task.state == "ready", Task.bpmn_id == bpmn_id, Task.dossier_id == dossier_id)
+            ).one()
+        moment = core.calendar.add_working_days(moment, 0.5)
+        day = moment.date().isoformat()
+        tasks.complete_task(core, users[task.role], task.id,
+                            step_data(bpmn_id, day, complete=complete), moment)
+
+
+def load_demo(core: Core, now: datetime) -> str:
+    """Create the demo users and dossiers unless they already exist."""
+    with core.uow() as uow:
+        if uow.session.scalars(select(User).where(User.username == "reception")).first():
+            return "demo data already present"
+    users = {}
+    for username, name, roles, department in USERS:
+        user = accounts.create_user(core, username=username, password=DEMO_PASSWORD,
+                                    full_name=name, roles=roles, department=department)
+        for role in roles:
+            users[role] = user
+    main_path = ["check_records", "draft_certificate", "review", "sign", "return_result"]
+    plans: list[tuple[int, list[str], bool]] = [
+        (0, [], True),                       # just received: the specialist checks it
+        (9, main_path[:1], True),            # drafting is long overdue: escalates at once
+        (4, main_path[:2], True),            # the head reviews
+        (3, main_path[:3], True),            # the leader signs
+        (3, main_path[:1], False),           # incomplete: waiting for a supplement
+        (14, main_path, True),               # result returned
+    ]
+    for (days_ago, steps, complete), (name, id_number, phone, address) in zip(
+            plans, APPLICANTS, strict=True):
+        received = now - timedelta(days=days_ago) if days_ago else now
+        dossier = dossiers.receive_dossier(
+            core, procedure_code=JUDICIAL_RECORD, channel="in_person", actor="reception",
+            applicant={"name": name, "id_number": id_number, "phone": phone, "address": address},
+            now=received)
+        advance(core, dossier.code, steps, received, users, complete)
+    return f"{len(USERS)} demo users (password '{DEMO_PASSWORD}') and {len(plans)} dossiers"

@@ -1,0 +1,212 @@
+"""SQLAlchemy models: the workflow state and the projections pages read."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from engine.db import UTCDateTime
+
+
+class Base(DeclarativeBase):
+    """Base of every table; the schema itself comes from the Alembic migrations."""
+
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON()}
+
+
+class User(Base):
+    """An officer, supervisor, designer or administrator."""
+
+    __tablename__ = "user_account"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(256))
+    full_name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(200))
+    department: Mapped[str | None] = mapped_column(String(64))
+    roles: Mapped[str] = mapped_column(String(200), default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    @property
+    def role_set(self) -> frozenset[str]:
+        """The user's roles as a set."""
+        return frozenset(r for r in self.roles.split(",") if r)
+
+
+class ApiToken(Base):
+    """A bearer token for the JSON API; only its SHA-256 is stored."""
+
+    __tablename__ = "api_token"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+
+class Procedure(Base):
+    """A procedure of the catalogue; its content lives in immutable versions."""
+
+    __tablename__ = "procedure"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(100), unique=True)
+    name: Mapped[str] = mapped_column(String(500))
+    name_en: Mapped[str] = mapped_column(String(500), default="")
+    field: Mapped[str] = mapped_column(String(100))
+    latest_version_id: Mapped[int | None] = mapped_column(Integer)
+
+
+class ProcedureVersion(Base):
+    """One deployed, immutable version of a procedure: BPMN, forms and metadata."""
+
+    __tablename__ = "procedure_version"
+    __table_args__ = (
+        UniqueConstraint("procedure_id", "version"),
+        UniqueConstraint("procedure_id", "content_hash"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    procedure_id: Mapped[int] = mapped_column(ForeignKey("procedure.id"))
+    version: Mapped[int]
+    content_hash: Mapped[str] = mapped_column(String(64), index=True)
+    process_id: Mapped[str] = mapped_column(String(200))
+    bpmn_xml: Mapped[str] = mapped_column(Text)
+    forms: Mapped[dict[str, Any]]
+    meta: Mapped[dict[str, Any]]
+    deployed_by: Mapped[str] = mapped_column(String(64))
+    deployed_at: Mapped[datetime]
+
+
+class ProcessInstance(Base):
+    """The SpiffWorkflow state of one dossier's process, with optimistic locking."""
+
+    __tablename__ = "process_instance"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    procedure_version_id: Mapped[int] = mapped_column(ForeignKey("procedure_version.id"))
+    state: Mapped[bytes] = mapped_column(LargeBinary)
+    serializer_version: Mapped[str] = mapped_column(String(20))
+    revision: Mapped[int] = mapped_column(default=1)
+    status: Mapped[str] = mapped_column(String(20), default="running")
+    incident: Mapped[str | None] = mapped_column(Text)
+    task_count: Mapped[int] = mapped_column(default=0)
+    depth: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class DossierSequence(Base):
+    """The last sequence number handed out per agency and day."""
+
+    __tablename__ = "dossier_sequence"
+    agency_code: Mapped[str] = mapped_column(String(50), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    last_value: Mapped[int]
+
+
+class Dossier(Base):
+    """A dossier (hồ sơ): one application by one applicant under one procedure."""
+
+    __tablename__ = "dossier"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(60), unique=True)
+    procedure_id: Mapped[int] = mapped_column(ForeignKey("procedure.id"), index=True)
+    procedure_version_id: Mapped[int] = mapped_column(ForeignKey("procedure_version.id"))
+    instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instance.id"))
+    applicant_name: Mapped[str] = mapped_column(String(200))
+    applicant_id_number: Mapped[str] = mapped_column(String(20), index=True)
+    applicant_phone: Mapped[str] = mapped_column(String(20), default="")
+    applicant_email: Mapped[str] = mapped_column(String(200), default="")
+    applicant_address: Mapped[str] = mapped_column(String(500), default="")
+    channel: Mapped[str] = mapped_column(String(20))
+    status: Mapped[int] = mapped_column(index=True)
+    received_at: Mapped[datetime] = mapped_column(index=True)
+    received_by: Mapped[str | None] = mapped_column(String(64))
+    appointment_at: Mapped[datetime]
+    original_appointment_at: Mapped[datetime]
+    resolved_at: Mapped[datetime | None]
+    returned_at: Mapped[datetime | None]
+    outcome: Mapped[str | None] = mapped_column(String(20))
+    supplement_rounds: Mapped[int] = mapped_column(default=0)
+
+
+class Task(Base):
+    """Projection of a user task; ready ones form the task lists, done ones the history."""
+
+    __tablename__ = "task"
+    __table_args__ = (Index("ix_task_state_role", "state", "role"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossier.id"), index=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"))
+    bpmn_id: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(500))
+    lane: Mapped[str | None] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(64))
+    department: Mapped[str | None] = mapped_column(String(64))
+    form_key: Mapped[str | None] = mapped_column(String(200))
+    state: Mapped[str] = mapped_column(String(20), default="ready")
+    claimed_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime]
+    warn_at: Mapped[datetime | None]
+    due_at: Mapped[datetime | None]
+    completed_at: Mapped[datetime | None]
+    completed_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+
+
+class DueItem(Base):
+    """The next due moment of a deadline or a BPMN timer, found by its indexed due_at."""
+
+    __tablename__ = "due_item"
+    __table_args__ = (UniqueConstraint("instance_id", "kind", "ref", "level"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"))
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossier.id"))
+    ref: Mapped[str] = mapped_column(String(200))
+    level: Mapped[int] = mapped_column(default=0)
+    due_at: Mapped[datetime] = mapped_column(index=True)
+    lock_owner: Mapped[str | None] = mapped_column(String(100))
+    lock_expires_at: Mapped[datetime | None]
+
+
+class Escalation(Base):
+    """A warning raised for a step past its deadline: once per task and level."""
+
+    __tablename__ = "escalation"
+    __table_args__ = (UniqueConstraint("task_id", "level"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossier.id"), index=True)
+    task_id: Mapped[str] = mapped_column(String(36))
+    level: Mapped[int]
+    role: Mapped[str] = mapped_column(String(64))
+    due_at: Mapped[datetime]
+    raised_at: Mapped[datetime] = mapped_column(index=True)
+    acknowledged_at: Mapped[datetime | None]
+    acknowledged_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+
+
+class Event(Base):
+    """Append-only log of who did what to which dossier, when, with what data."""
+
+    __tablename__ = "event"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dossier_id: Mapped[int | None] = mapped_column(ForeignKey("dossier.id"), index=True)
+    at: Mapped[datetime]
+    actor: Mapped[str | None] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(50))
+    task_id: Mapped[str | None] = mapped_column(String(36))
+    task_name: Mapped[str | None] = mapped_column(String(500))
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)

@@ -1,0 +1,151 @@
+"""SpiffWorkflow behind a small interface: start, restore, complete a task, fire timers."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.task import Task as SpiffTask
+from SpiffWorkflow.util.task import TaskState
+
+from engine.clock import engine_time
+from engine.serializer import LeanSerializer, new_workflow
+from engine.specs import ParsedVersion, SpecCache, user_task_properties
+
+# SpiffWorkflow keeps every completed task: past a tree depth of about 1,000 it fails.
+# No real procedure loops this often; the cap turns runaway loops into a clear refusal.
+MAX_ROUNDS_PER_TASK = 25
+
+
+class Incident(Exception):
+    """The engine failed while running a step (a script or condition raised)."""
+
+
+class LoopLimitReached(Exception):
+    """A step would run more often than an instance allows."""
+
+    def __init__(self, bpmn_id: str, rounds: int) -> None:
+        super().__init__(f"step '{bpmn_id}' would run for the {rounds}th time")
+        self.bpmn_id = bpmn_id
+        self.rounds = rounds
+
+
+@dataclass(frozen=True)
+class ReadyTask:
+    """A user task waiting for an officer, as the projections need it."""
+
+    id: str
+    bpmn_id: str
+    name: str
+    lane: str | None
+    properties: dict[str, str]
+
+
+@dataclass(frozen=True)
+class WaitingTimer:
+    """A BPMN timer event waiting to fire at `due_at`."""
+
+    ref: str
+    due_at: datetime
+
+
+class Runtime:
+    """Runs workflows of parsed versions; knows nothing of the database."""
+
+    def __init__(self, cache: SpecCache, serializer: LeanSerializer) -> None:
+        self.cache = cache
+        self.serializer = serializer
+
+    def start(self, parsed: ParsedVersion, data: dict[str, Any], now: datetime) -> BpmnWorkflow:
+        """A new workflow with `data`, run to its first wait."""
+        workflow = new_workflow(parsed)
+        workflow.data.update(data)
+        workflow.task_tree.data.update(data)
+        self._run(workflow, now)
+        return workflow
+
+    def restore(self, state: bytes) -> BpmnWorkflow:
+        """A workflow from its stored state."""
+        return self.serializer.loads(state)
+
+    def dump(self, workflow: BpmnWorkflow) -> bytes:
+        """The stored state of a workflow."""
+        return self.serializer.dumps(workflow)
+
+    def ready_tasks(self, workflow: BpmnWorkflow) -> list[ReadyTask]:
+        """The user tasks ready for an officer."""
+        return [
+            ReadyTask(
+                id=str(task.id),
+                bpmn_id=task.task_spec.bpmn_id,
+                name=task.task_spec.bpmn_name or task.task_spec.bpmn_id,
+                lane=task.task_spec.lane,
+                properties=user_task_properties(task.task_spec),
+            )
+            for task in workflow.get_tasks(state=TaskState.READY, manual=True)
+        ]
+
+    def complete(self, workflow: BpmnWorkflow, task_id: str, data: dict[str, Any],
+                 now: datetime) -> None:
+        """Complete a ready user task with form data and run the engine to its next wait."""
+        task = workflow.get_task_from_id(UUID(task_id))
+        if task is None or task.state != TaskState.READY or not task.task_spec.manual:
+            raise KeyError(task_id)
+        task.set_data(**data)
+        with engine_time(now):
+            try:
+                task.run()
+            except SpiffWorkflowException as exc:
+                raise Incident(str(exc)) from exc
+        self._run(workflow, now)
+        self._check_rounds(workflow)
+
+    def fire_timers(self, workflow: BpmnWorkflow, now: datetime) -> None:
+        """Fire the timers due at `now` and run the engine to its next wait."""
+        self._run(workflow, now)
+
+    def waiting_timers(self, workflow: BpmnWorkflow) -> list[WaitingTimer]:
+        """Every timer the workflow waits on, with its absolute due time."""
+        timers = []
+        for event in workflow.waiting_events():
+            if event.event_type != "TimerEventDefinition" or not event.value:
+                continue
+            timers.append(WaitingTimer(ref=str(event.name), due_at=datetime.fromisoformat(
+                str(event.value))))
+        return timers
+
+    def measure(self, workflow: BpmnWorkflow) -> tuple[int, int]:
+        """Task count and tree depth of a workflow (its growth)."""
+        depth = {workflow.task_tree.id: 1}
+        deepest = 1
+        stack: list[SpiffTask] = [workflow.task_tree]
+        while stack:
+            task = stack.pop()
+            for child in task.children:
+                depth[child.id] = depth[task.id] + 1
+                deepest = max(deepest, depth[child.id])
+                stack.append(child)
+        return len(workflow.tasks), deepest
+
+    def _run(self, workflow: BpmnWorkflow, now: datetime) -> None:
+        with engine_time(now):
+            try:
+                workflow.refresh_timers()
+                workflow.do_engine_steps()
+            except SpiffWorkflowException as exc:
+                raise Incident(str(exc)) from exc
+
+    def _check_rounds(self, workflow: BpmnWorkflow) -> None:
+        done = Counter(
+            task.task_spec.bpmn_id
+            for task in workflow.get_tasks(state=TaskState.COMPLETED, manual=True)
+        )
+        for task in workflow.get_tasks(state=TaskState.READY, manual=True):
+            rounds = done[task.task_spec.bpmn_id] + 1
+            if rounds > MAX_ROUNDS_PER_TASK:
+                raise LoopLimitReached(task.task_spec.bpmn_id, rounds)

@@ -1,0 +1,35 @@
+"""Unit of work: one transaction around one use case."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+
+class UnitOfWork:
+    """`with uow:` opens a session; `uow.commit()` commits; leaving without it rolls back."""
+
+    session: Session
+
+    def __init__(self, session_factory: sessionmaker[Any]) -> None:
+        self._session_factory = session_factory
+
+    def __enter__(self) -> UnitOfWork:
+        self.session = self._session_factory()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        # close() rolls back what was not committed and detaches objects without expiring
+        # them, so that what a service returns stays readable.
+        self.session.close()
+
+    def commit(self) -> None:
+        """Commit the transaction."""
+        self.session.commit()
+
+    def rollback(self) -> None:
+        """Roll the transaction back."""
+        self.session.rollback()

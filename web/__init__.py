@@ -1,0 +1,116 @@
+"""MotCua's Flask application factory."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, g, redirect, request, session, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import Babel
+from flask_wtf.csrf import CSRFProtect
+
+from engine.bootstrap import Core, Settings, bootstrap
+
+babel = Babel()
+csrf = CSRFProtect()
+LANGUAGES = ("vi", "en")
+
+
+def _instance_secret(instance: Path) -> str:
+    # Kept in the instance folder so that sessions survive restarts and are shared by workers.
+    path = instance / "secret_key"
+    if not path.exists():
+        instance.mkdir(parents=True, exist_ok=True)
+        path.write_text(os.urandom(32).hex())
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _wall_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+def create_app(test_config: Mapping[str, Any] | None = None, core: Core | None = None) -> Flask:
+    """Build the web application; tests pass a config and, optionally, a ready core."""
+    app = Flask(__name__, instance_relative_config=True)
+    instance = Path(app.instance_path)
+    app.config.from_mapping(
+        SECRET_KEY=os.environ.get("MOTCUA_SECRET_KEY") or _instance_secret(instance),
+        DATABASE_URL=os.environ.get("DATABASE_URL", f"sqlite:///{instance / 'motcua.sqlite3'}"),
+        AGENCY_CODE=os.environ.get("MOTCUA_AGENCY_CODE", Settings.agency_code),
+        BABEL_DEFAULT_LOCALE="vi",
+        BABEL_DEFAULT_TIMEZONE="Asia/Ho_Chi_Minh",
+        BABEL_TRANSLATION_DIRECTORIES=str(Path(__file__).parent / "translations"),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        CLOCK=_wall_clock,
+        CATALOGUE=str(Path(__file__).resolve().parent.parent / "bpmn"),
+    )
+    if test_config:
+        app.config.from_mapping(test_config)
+    instance.mkdir(parents=True, exist_ok=True)
+    if core is None:
+        core = bootstrap(Settings(database_url=app.config["DATABASE_URL"],
+                                  agency_code=app.config["AGENCY_CODE"]))
+    app.extensions["motcua"] = core
+
+    babel.init_app(app, locale_selector=_locale)
+    csrf.init_app(app)
+
+    from web import api, auth, reception, supervise, tasks, views
+
+    auth.init_app(app)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(tasks.bp)
+    app.register_blueprint(reception.bp)
+    app.register_blueprint(supervise.bp)
+    app.register_blueprint(api.bp)
+    csrf.exempt(api.bp)
+    views.init_app(app)
+
+    @app.get("/lang/<code>")
+    def set_language(code: str) -> ResponseReturnValue:
+        """Remember the interface language chosen by the user."""
+        if code in LANGUAGES:
+            session["lang"] = code
+        target = request.args.get("next", "")
+        return redirect(target if target.startswith("/") else url_for("tasks.index"))
+
+    return app
+
+
+def _locale() -> str:
+    chosen = session.get("lang")
+    if chosen in LANGUAGES:
+        return str(chosen)
+    if request.path.startswith("/api/"):
+        return request.accept_languages.best_match(LANGUAGES, "vi") or "vi"
+    return "vi"
+
+
+def current_core() -> Core:
+    """The application's core (database, engine, calendar)."""
+    from flask import current_app
+
+    core: Core = current_app.extensions["motcua"]
+    return core
+
+
+def now() -> datetime:
+    """The current time as the application's clock tells it (tests move it)."""
+    from flask import current_app
+
+    if "now" not in g:
+        clock: Callable[[], datetime] = current_app.config["CLOCK"]
+        g.now = clock()
+    value: datetime = g.now
+    return value
+
+
+def lang() -> str:
+    """The interface language of this request."""
+    return _locale()

@@ -1,0 +1,210 @@
+"""The JSON API under /api/v1: every action of the UI, for bearer-token clients."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, TypeVar, cast
+
+from flask import Blueprint, g, jsonify, request
+from flask.typing import ResponseReturnValue
+
+from engine.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    ServiceError,
+    Unauthenticated,
+)
+from engine.models import Task, User
+from engine.services import accounts, catalogue, dossiers, escalations, tasks
+from web import current_core, lang, now
+from web.openapi import openapi_document
+from workflows.procedure import procedure_from_dict
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+F = TypeVar("F", bound=Callable[..., Any])
+OFFICER_ROLES = {"reception", "specialist", "head", "leader"}
+_STATUS = {NotFound: 404, Forbidden: 403, Conflict: 409, InvalidInput: 422, Unauthenticated: 401}
+
+
+def error_body(status: int, code: str, message: str,
+               fields: dict[str, str] | None = None) -> ResponseReturnValue:
+    """The JSON error every endpoint returns: {"error": {"code", "message", "fields"?}}."""
+    error: dict[str, Any] = {"code": code, "message": message}
+    if fields is not None:
+        error["fields"] = fields
+    return jsonify({"error": error}), status
+
+
+@bp.errorhandler(ServiceError)
+def _service_error(exc: ServiceError) -> ResponseReturnValue:
+    status = next((code for kind, code in _STATUS.items() if isinstance(exc, kind)), 400)
+    return error_body(status, exc.code, exc.message, getattr(exc, "fields", None))
+
+
+def token_required(*roles: str) -> Callable[[F], F]:
+    """Let a request through only with a valid bearer token (and one of `roles`)."""
+
+    def decorator(view: F) -> F:
+        @functools.wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            header = request.headers.get("Authorization", "")
+            scheme, _, token = header.partition(" ")
+            if scheme.lower() != "bearer" or not token:
+                raise Unauthenticated("send 'Authorization: Bearer <token>'; get a token from "
+                                      "POST /api/v1/auth/token")
+            g.api_user = accounts.user_for_token(current_core(), token.strip(), now())
+            if roles and not set(roles) & g.api_user.role_set:
+                raise Forbidden("your roles do not allow this action")
+            return view(*args, **kwargs)
+
+        return cast(F, wrapped)
+
+    return decorator
+
+
+def _user() -> User:
+    return cast(User, g.api_user)
+
+
+def _json_body() -> dict[str, Any]:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise InvalidInput("send a JSON object with Content-Type: application/json", {})
+    return body
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _task_json(task: Task, dossier_code: str, form: dict[str, Any] | None) -> dict[str, Any]:
+    return {"id": task.id, "dossier_code": dossier_code, "name": task.name, "lane": task.lane,
+            "role": task.role, "state": task.state, "created_at": _iso(task.created_at),
+            "due_at": _iso(task.due_at), "claimed_by": task.claimed_by, "form": form}
+
+
+@bp.get("/openapi.json")
+def openapi() -> ResponseReturnValue:
+    """The OpenAPI 3.1 document of this API."""
+    return jsonify(openapi_document())
+
+
+@bp.post("/auth/token")
+def token() -> ResponseReturnValue:
+    """Exchange a username and password for a bearer token."""
+    body = _json_body()
+    user = accounts.authenticate(current_core(), str(body.get("username", "")),
+                                 str(body.get("password", "")))
+    return jsonify({"token": accounts.issue_token(current_core(), user, now())}), 201
+
+
+@bp.get("/procedures")
+@token_required()
+def procedures() -> ResponseReturnValue:
+    """The procedures dossiers can be received for."""
+    items = []
+    for procedure, version in catalogue.list_procedures(current_core()):
+        meta = procedure_from_dict(version.meta)
+        items.append({"code": procedure.code, "name": procedure.name, "name_en": procedure.name_en,
+                      "field": procedure.field, "version": version.version,
+                      "statutory_working_days": meta.statutory_working_days,
+                      "committed_working_days": meta.committed_working_days,
+                      "fee_vnd": meta.fee_vnd, "online_level": meta.online_level})
+    return jsonify({"procedures": items})
+
+
+@bp.post("/dossiers")
+@token_required("reception")
+def receive() -> ResponseReturnValue:
+    """Receive a dossier: returns its code, status and appointment date."""
+    body = _json_body()
+    applicant = body.get("applicant")
+    dossier = dossiers.receive_dossier(
+        current_core(), procedure_code=str(body.get("procedure", "")),
+        applicant=applicant if isinstance(applicant, dict) else {},
+        channel=str(body.get("channel", "")), actor=_user().username, now=now(), lang=lang())
+    return jsonify(_dossier_json(dossiers.get_dossier(current_core(), dossier.code))), 201
+
+
+def _dossier_json(detail: dossiers.DossierDetail) -> dict[str, Any]:
+    d = detail.dossier
+    return {
+        "code": d.code, "procedure": detail.procedure.code, "version": detail.version.version,
+        "status": d.status, "channel": d.channel,
+        "applicant": {"name": d.applicant_name, "id_number": d.applicant_id_number,
+                      "phone": d.applicant_phone, "email": d.applicant_email,
+                      "address": d.applicant_address},
+        "received_at": _iso(d.received_at), "appointment_at": _iso(d.appointment_at),
+        "resolved_at": _iso(d.resolved_at), "returned_at": _iso(d.returned_at),
+        "outcome": d.outcome,
+        "tasks": [_task_json(t, d.code, None) for t in detail.tasks if t.state == "ready"],
+        "history": [{"at": _iso(e.at), "kind": e.kind, "actor": e.actor,
+                     "task": e.task_name, "data": e.data} for e in detail.events],
+    }
+
+
+@bp.get("/dossiers/<code>")
+@token_required("reception", "specialist", "head", "leader", "supervisor")
+def dossier(code: str) -> ResponseReturnValue:
+    """A dossier with its open tasks and history."""
+    return jsonify(_dossier_json(dossiers.get_dossier(current_core(), code)))
+
+
+@bp.get("/tasks")
+@token_required(*OFFICER_ROLES)
+def task_list() -> ResponseReturnValue:
+    """The caller's actionable tasks, each with its form's JSON Schema."""
+    core = current_core()
+    forms: dict[str, Any] = {}
+    items = []
+    for row in tasks.list_tasks(core, _user()):
+        if row.task.form_key and row.task.id not in forms:
+            forms[row.task.id] = tasks.get_task(core, _user(), row.task.id).form
+        items.append(_task_json(row.task, row.dossier.code, forms.get(row.task.id)))
+    return jsonify({"tasks": items})
+
+
+@bp.post("/tasks/<task_id>/claim")
+@token_required(*OFFICER_ROLES)
+def claim(task_id: str) -> ResponseReturnValue:
+    """Claim a task."""
+    task = tasks.claim_task(current_core(), _user(), task_id, now())
+    return jsonify({"id": task.id, "claimed_by": task.claimed_by})
+
+
+@bp.post("/tasks/<task_id>/unclaim")
+@token_required(*OFFICER_ROLES)
+def unclaim(task_id: str) -> ResponseReturnValue:
+    """Give a claimed task back to the group."""
+    task = tasks.unclaim_task(current_core(), _user(), task_id, now())
+    return jsonify({"id": task.id, "claimed_by": task.claimed_by})
+
+
+@bp.post("/tasks/<task_id>/complete")
+@token_required(*OFFICER_ROLES)
+def complete(task_id: str) -> ResponseReturnValue:
+    """Complete a task with {"data": {...}} matching its form."""
+    body = _json_body()
+    data = body.get("data")
+    if not isinstance(data, dict):
+        raise InvalidInput("send the form's values as {\"data\": {...}}", {})
+    result = tasks.complete_task(current_core(), _user(), task_id, data, now(), lang())
+    return jsonify(_dossier_json(dossiers.get_dossier(current_core(), result.code)))
+
+
+@bp.get("/escalations")
+@token_required("supervisor", "head", "leader")
+def escalation_list() -> ResponseReturnValue:
+    """Open escalations (steps past their deadline); ?all=1 includes the settled ones."""
+    rows = escalations.list_escalations(current_core(),
+                                        open_only=request.args.get("all") != "1")
+    return jsonify({"escalations": [
+        {"id": r.escalation.id, "level": r.escalation.level, "dossier_code": r.dossier.code,
+         "procedure": r.procedure.code, "task_id": r.task.id, "task": r.task.name,
+         "role": r.task.role, "due_at": _iso(r.escalation.due_at),
+         "raised_at": _iso(r.escalation.raised_at), "task_state": r.task.state,
+         "claimed_by": r.claimed_by_name} for r in rows]})

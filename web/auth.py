@@ -1,0 +1,100 @@
+"""Logging in and out, and the access checks views use."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
+
+from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
+from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
+
+from engine.errors import Unauthenticated
+from engine.models import User
+from engine.services import accounts
+from web import current_core
+
+bp = Blueprint("auth", __name__)
+login_manager = LoginManager()
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Officer(UserMixin):
+    """The logged-in user, as Flask-Login sees it."""
+
+    def __init__(self, user: User) -> None:
+        self.user = user
+
+    def get_id(self) -> str:
+        """The id Flask-Login keeps in the session."""
+        return str(self.user.id)
+
+    @property
+    def roles(self) -> frozenset[str]:
+        """The user's roles."""
+        return self.user.role_set
+
+
+def init_app(app: Flask) -> None:
+    """Attach Flask-Login to the app."""
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = lazy_gettext("Please log in to see this page.")
+    login_manager.login_message_category = "warning"
+
+
+@login_manager.user_loader
+def _load(user_id: str) -> Officer | None:
+    user = accounts.get_user(current_core(), int(user_id))
+    return Officer(user) if user else None
+
+
+def current_officer() -> User:
+    """The engine's User behind the logged-in session."""
+    return cast(Officer, current_user).user
+
+
+def role_required(*roles: str) -> Callable[[F], F]:
+    """Let a view through only for logged-in users with one of `roles`."""
+
+    def decorator(view: F) -> F:
+        @functools.wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            if not current_user.is_authenticated:
+                return login_manager.unauthorized()
+            if roles and not (set(roles) & current_officer().role_set):
+                abort(403)
+            return view(*args, **kwargs)
+
+        return cast(F, wrapped)
+
+    return decorator
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> ResponseReturnValue:
+    """Show the login form and log the user in."""
+    error = None
+    if request.method == "POST":
+        try:
+            user = accounts.authenticate(current_core(), request.form.get("username", "").strip(),
+                                         request.form.get("password", ""))
+        except Unauthenticated:
+            error = _("Wrong username or password. Check them and try again.")
+        else:
+            login_user(Officer(user))
+            target = request.args.get("next", "")
+            return redirect(target if target.startswith("/") and not target.startswith("//")
+                            else url_for("tasks.index"))
+    return render_template("auth/login.html", error=error), 401 if error else 200
+
+
+@bp.post("/logout")
+def logout() -> ResponseReturnValue:
+    """Log the user out."""
+    logout_user()
+    flash(_("You have logged out."), "info")
+    return redirect(url_for("auth.login"))

@@ -1,0 +1,206 @@
+"""The OpenAPI document of /api/v1, built from the schemas that validate requests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from workflows.intake import APPLICANT_SCHEMA, Channel
+
+_ERROR = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message"],
+            "properties": {
+                "code": {"type": "string"},
+                "message": {"type": "string"},
+                "fields": {"type": "object", "additionalProperties": {"type": "string"}},
+            },
+        }
+    },
+}
+_TASK = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "string"},
+        "dossier_code": {"type": "string"},
+        "name": {"type": "string"},
+        "lane": {"type": ["string", "null"]},
+        "role": {"type": "string"},
+        "state": {"type": "string"},
+        "created_at": {"type": "string", "format": "date-time"},
+        "due_at": {"type": ["string", "null"], "format": "date-time"},
+        "claimed_by": {"type": ["integer", "null"]},
+        "form": {"type": ["object", "null"], "description": "the task's JSON Schema form"},
+    },
+}
+_DOSSIER = {
+    "type": "object",
+    "properties": {
+        "code": {"type": "string"},
+        "procedure": {"type": "string"},
+        "status": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 10,
+            "description": "national portal status code",
+        },
+        "appointment_at": {"type": "string", "format": "date-time"},
+        "tasks": {"type": "array", "items": {"$ref": "#/components/schemas/Task"}},
+        "history": {"type": "array", "items": {"type": "object"}},
+    },
+}
+_SCHEMAS = {
+    "Error": _ERROR,
+    "Task": _TASK,
+    "Dossier": _DOSSIER,
+    "Applicant": {k: v for k, v in APPLICANT_SCHEMA.items() if k != "$schema"},
+    "NewDossier": {
+        "type": "object",
+        "required": ["procedure", "applicant", "channel"],
+        "properties": {
+            "procedure": {"type": "string"},
+            "applicant": {"$ref": "#/components/schemas/Applicant"},
+            "channel": {"type": "string", "enum": [c.value for c in Channel]},
+        },
+    },
+}
+
+
+def _ref(name: str) -> dict[str, Any]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _errors(*codes: int) -> dict[str, Any]:
+    return {str(code): _json(_ref("Error"), "error") for code in codes}
+
+
+def _op(
+    summary: str,
+    ok: dict[str, Any],
+    *errors: int,
+    body: dict[str, Any] | None = None,
+    status: str = "200",
+    secure: bool = True,
+) -> dict[str, Any]:
+    op: dict[str, Any] = {
+        "summary": summary,
+        "responses": {status: _json(ok, "success"), **_errors(*errors)},
+    }
+    if body is not None:
+        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
+    if not secure:
+        op["security"] = []
+    return op
+
+
+def openapi_document() -> dict[str, Any]:
+    """The OpenAPI 3.1 description of every /api/v1 endpoint."""
+    task_id = [{"name": "task_id", "in": "path", "required": True, "schema": {"type": "string"}}]
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "MotCua API", "version": "1"},
+        "servers": [{"url": "/api/v1"}],
+        "components": {
+            "schemas": _SCHEMAS,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+        "security": [{"bearer": []}],
+        "paths": {
+            "/auth/token": {
+                "post": _op(
+                    "Get a bearer token",
+                    {"type": "object", "properties": {"token": {"type": "string"}}},
+                    401,
+                    422,
+                    status="201",
+                    secure=False,
+                    body={
+                        "type": "object",
+                        "required": ["username", "password"],
+                        "properties": {
+                            "username": {"type": "string"},
+                            "password": {"type": "string"},
+                        },
+                    },
+                )
+            },
+            "/procedures": {"get": _op("List procedures", {"type": "object"}, 401)},
+            "/dossiers": {
+                "post": _op(
+                    "Receive a dossier",
+                    _ref("Dossier"),
+                    401,
+                    403,
+                    404,
+                    422,
+                    body=_ref("NewDossier"),
+                    status="201",
+                )
+            },
+            "/dossiers/{code}": {
+                "get": {
+                    **_op(
+                        "A dossier with its open tasks and history", _ref("Dossier"), 401, 403, 404
+                    ),
+                    "parameters": [
+                        {
+                            "name": "code",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "string"},
+                        }
+                    ],
+                }
+            },
+            "/tasks": {
+                "get": _op(
+                    "The caller's actionable tasks",
+                    {
+                        "type": "object",
+                        "properties": {"tasks": {"type": "array", "items": _ref("Task")}},
+                    },
+                    401,
+                    403,
+                )
+            },
+            "/tasks/{task_id}/claim": {
+                "post": {
+                    **_op("Claim a task", {"type": "object"}, 401, 403, 404, 409),
+                    "parameters": task_id,
+                }
+            },
+            "/tasks/{task_id}/unclaim": {
+                "post": {
+                    **_op("Give a task back", {"type": "object"}, 401, 403, 404, 409),
+                    "parameters": task_id,
+                }
+            },
+            "/tasks/{task_id}/complete": {
+                "post": {
+                    **_op(
+                        "Complete a task with its form data",
+                        _ref("Dossier"),
+                        401,
+                        403,
+                        404,
+                        409,
+                        422,
+                        body={
+                            "type": "object",
+                            "required": ["data"],
+                            "properties": {"data": {"type": "object"}},
+                        },
+                    ),
+                    "parameters": task_id,
+                }
+            },
+            "/escalations": {"get": _op("Steps past their deadline", {"type": "object"}, 401, 403)},
+        },
+    }

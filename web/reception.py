@@ -1,0 +1,65 @@
+"""The reception desk: receive dossiers, list them, open one."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+
+from engine.errors import InvalidInput, NotFound
+from engine.services import catalogue, dossiers
+from web import current_core, lang, now
+from web.auth import current_officer, role_required
+from workflows.intake import APPLICANT_SCHEMA, CHANNEL_TITLES
+
+bp = Blueprint("reception", __name__, url_prefix="/dossiers")
+STAFF = ("reception", "specialist", "head", "leader", "supervisor")
+
+
+@bp.get("/")
+@role_required(*STAFF)
+def index() -> ResponseReturnValue:
+    """The most recently received dossiers."""
+    return render_template("reception/index.html", rows=dossiers.list_dossiers(current_core()))
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@role_required("reception")
+def receive() -> ResponseReturnValue:
+    """Receive a new dossier from an applicant."""
+    core = current_core()
+    procedures = catalogue.list_procedures(core)
+    values: dict[str, str] = {}
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        values = {key: request.form.get(key, "").strip() for key in
+                  (*APPLICANT_SCHEMA["properties"], "procedure", "channel")}
+        applicant = {key: values[key] for key in APPLICANT_SCHEMA["properties"] if values[key]}
+        try:
+            dossier = dossiers.receive_dossier(
+                core, procedure_code=values["procedure"], applicant=applicant,
+                channel=values["channel"], actor=current_officer().username, now=now(),
+                lang=lang())
+        except InvalidInput as exc:
+            errors = exc.fields
+        except NotFound:
+            errors = {"procedure": _("Please choose a procedure from the list.")}
+        else:
+            flash(_("Dossier %(code)s received. Appointment date: see the receipt below.",
+                    code=dossier.code), "success")
+            return redirect(url_for("reception.show", code=dossier.code))
+        flash(_("The dossier was not received: correct the fields marked in red."), "danger")
+    return render_template("reception/new.html", procedures=procedures, values=values,
+                           errors=errors, schema=APPLICANT_SCHEMA, channels=CHANNEL_TITLES,
+                           ), 422 if errors else 200
+
+
+@bp.get("/<code>")
+@role_required(*STAFF)
+def show(code: str) -> ResponseReturnValue:
+    """A dossier: its applicant, dates, open tasks and history."""
+    try:
+        detail = dossiers.get_dossier(current_core(), code)
+    except NotFound:
+        abort(404)
+    return render_template("reception/show.html", detail=detail)

@@ -1,0 +1,99 @@
+"""Template helpers and error pages shared by every blueprint."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from flask import Flask, render_template, request
+from flask.typing import ResponseReturnValue
+from flask_babel import format_datetime, lazy_gettext
+from werkzeug.exceptions import HTTPException
+
+from web import lang, now
+from workflows.forms import label
+from workflows.intake import CHANNEL_TITLES, Channel
+from workflows.statuses import DossierStatus
+
+STATUS_LABELS = {
+    DossierStatus.SUBMITTED_ONLINE: lazy_gettext("Submitted online"),
+    DossierStatus.RECEIVED: lazy_gettext("Received"),
+    DossierStatus.REFUSED: lazy_gettext("Refused"),
+    DossierStatus.PROCESSING: lazy_gettext("Processing"),
+    DossierStatus.SUPPLEMENT_REQUESTED: lazy_gettext("Supplement requested"),
+    DossierStatus.AWAITING_FEES: lazy_gettext("Awaiting fees"),
+    DossierStatus.WITHDRAWAL_REQUESTED: lazy_gettext("Withdrawal requested"),
+    DossierStatus.STOPPED: lazy_gettext("Stopped"),
+    DossierStatus.RESOLVED: lazy_gettext("Resolved"),
+    DossierStatus.RESULT_RETURNED: lazy_gettext("Result returned"),
+}
+OUTCOME_LABELS = {
+    "early": lazy_gettext("Early"),
+    "on_time": lazy_gettext("On time"),
+    "late": lazy_gettext("Late"),
+}
+EVENT_LABELS = {
+    "received": lazy_gettext("Dossier received"),
+    "claimed": lazy_gettext("Task claimed"),
+    "unclaimed": lazy_gettext("Task given back"),
+    "completed": lazy_gettext("Task completed"),
+    "escalated": lazy_gettext("Deadline passed: escalated"),
+    "status_changed": lazy_gettext("Status changed"),
+    "timer_fired": lazy_gettext("Timer fired"),
+}
+ROLE_LABELS = {
+    "reception": lazy_gettext("Reception"),
+    "specialist": lazy_gettext("Specialist"),
+    "head": lazy_gettext("Department head"),
+    "leader": lazy_gettext("Leader"),
+    "supervisor": lazy_gettext("Supervisor"),
+    "designer": lazy_gettext("Process designer"),
+    "admin": lazy_gettext("Administrator"),
+}
+
+
+def localtime(value: datetime | None) -> str:
+    """A timestamp as dd/mm/yyyy HH:MM in the agency's time zone."""
+    return format_datetime(value, "dd/MM/yyyy HH:mm") if value else ""
+
+
+def urgency(due_at: datetime | None) -> str:
+    """A Bootstrap colour for a deadline: overdue, due within a day, or fine."""
+    if due_at is None:
+        return ""
+    remaining = (due_at - now()).total_seconds()
+    if remaining < 0:
+        return "danger"
+    return "warning" if remaining < 24 * 3600 else ""
+
+
+def _template_globals() -> dict[str, Any]:
+    return {
+        "status_label": lambda code: STATUS_LABELS.get(DossierStatus(code), str(code)),
+        "outcome_label": lambda code: OUTCOME_LABELS.get(code or "", ""),
+        "event_label": lambda kind: EVENT_LABELS.get(kind, kind),
+        "role_label": lambda role: ROLE_LABELS.get(role, role),
+        "channel_label": lambda code: CHANNEL_TITLES[Channel(code)][1 if lang() == "en" else 0],
+        "procedure_name": lambda p: (p.name_en if lang() == "en" and p.name_en else p.name),
+        "schema_label": lambda node: label(node, lang()),
+        "urgency": urgency,
+        "now": now,
+        "lang": lang,
+    }
+
+
+def _error_page(error: HTTPException) -> ResponseReturnValue:
+    if request.path.startswith("/api/"):
+        from web.api import error_body
+
+        return error_body(error.code or 500, error.name.lower().replace(" ", "_"),
+                          error.description or error.name)
+    return render_template("error.html", error=error), error.code or 500
+
+
+def init_app(app: Flask) -> None:
+    """Register the template helpers and error pages."""
+    app.jinja_env.filters["localtime"] = localtime
+    app.context_processor(_template_globals)
+    for code in (400, 401, 403, 404, 405, 409, 413, 500):
+        app.register_error_handler(code, _error_page)

@@ -1,0 +1,52 @@
+"""Deadlines of dossiers and steps, and the outcome of a finished dossier."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from workflows.calendar import WorkingCalendar
+
+
+class Outcome(StrEnum):
+    """How a finished dossier fared against its appointment date."""
+
+    EARLY = "early"
+    ON_TIME = "on_time"
+    LATE = "late"
+
+
+class Standing(StrEnum):
+    """Where an open dossier or step stands against its deadline at a given moment."""
+
+    WITHIN_DEADLINE = "within_deadline"
+    OVERDUE = "overdue"
+
+
+def appointment_at(calendar: WorkingCalendar, received_at: datetime,
+                   committed_working_days: float) -> datetime:
+    """The appointment date promised on the receipt: receipt + the committed time."""
+    return calendar.add_working_days(received_at, committed_working_days)
+
+
+def step_due_at(calendar: WorkingCalendar, ready_at: datetime, sla_working_days: float) -> datetime:
+    """When a step that became ready at `ready_at` is due, given its own deadline."""
+    return calendar.add_working_days(ready_at, sla_working_days)
+
+
+def classify_outcome(resolved_at: datetime, appointment: datetime, timezone: str) -> Outcome:
+    """Early, on time or late, by the local calendar day of resolution against the appointment."""
+    zone = ZoneInfo(timezone)
+    resolved_day = resolved_at.astimezone(zone).date()
+    appointment_day = appointment.astimezone(zone).date()
+    if resolved_day < appointment_day:
+        return Outcome.EARLY
+    if resolved_day == appointment_day:
+        return Outcome.ON_TIME
+    return Outcome.LATE
+
+
+def standing(due_at: datetime, now: datetime) -> Standing:
+    """Within deadline or overdue at `now`."""
+    return Standing.OVERDUE if now > due_at else Standing.WITHIN_DEADLINE

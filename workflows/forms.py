@@ -1,0 +1,124 @@
+"""Task forms: JSON Schema documents, validated with a message per field."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema.exceptions import ValidationError
+
+_MESSAGES: dict[str, dict[str, str]] = {
+    "required": {"vi": "Vui lòng nhập trường này.", "en": "Please fill in this field."},
+    "type": {
+        "vi": "Giá trị không đúng kiểu: cần {kind}.",
+        "en": "Wrong kind of value: {kind} needed.",
+    },
+    "maxLength": {"vi": "Tối đa {limit} ký tự.", "en": "At most {limit} characters."},
+    "minLength": {"vi": "Cần ít nhất {limit} ký tự.", "en": "At least {limit} characters needed."},
+    "minimum": {
+        "vi": "Giá trị nhỏ nhất là {limit}.",
+        "en": "The smallest allowed value is {limit}.",
+    },
+    "maximum": {
+        "vi": "Giá trị lớn nhất là {limit}.",
+        "en": "The largest allowed value is {limit}.",
+    },
+    "enum": {
+        "vi": "Vui lòng chọn một giá trị trong danh sách.",
+        "en": "Please choose a value from the list.",
+    },
+    "format": {"vi": "Định dạng không hợp lệ ({limit}).", "en": "Invalid format ({limit})."},
+    "pattern": {
+        "vi": "Giá trị không đúng định dạng.",
+        "en": "The value does not have the expected form.",
+    },
+    "additionalProperties": {
+        "vi": "Trường không có trong biểu mẫu: {limit}.",
+        "en": "Field not in the form: {limit}.",
+    },
+}
+_KINDS = {
+    "boolean": {"vi": "có/không", "en": "yes/no"},
+    "integer": {"vi": "số nguyên", "en": "a whole number"},
+    "number": {"vi": "số", "en": "a number"},
+    "string": {"vi": "văn bản", "en": "text"},
+    "object": {"vi": "đối tượng", "en": "an object"},
+}
+FORM_ERROR_KEY = "_form"
+
+
+def check_schema(schema: Mapping[str, Any]) -> None:
+    """Raise jsonschema.SchemaError if `schema` is not a valid JSON Schema."""
+    Draft202012Validator.check_schema(schema)
+
+
+def field_errors(schema: Mapping[str, Any], data: Any, lang: str = "vi") -> dict[str, str]:
+    """Validate `data` against a form schema; return {field: message} in `lang` (empty if valid)."""
+    validator = Draft202012Validator(schema, format_checker=FormatChecker())
+    errors: dict[str, str] = {}
+    for error in sorted(validator.iter_errors(data), key=lambda e: list(e.path)):
+        for name, message in _describe(error, lang):
+            errors.setdefault(name, message)
+    return errors
+
+
+def _describe(error: ValidationError, lang: str) -> list[tuple[str, str]]:
+    lang = lang if lang == "en" else "vi"
+    kind = str(error.validator)
+    schema: Any = error.schema
+    template = _MESSAGES.get(kind)
+    if kind == "required" and isinstance(error.instance, dict):
+        required: Any = error.validator_value
+        missing = [p for p in required if p not in error.instance]
+        return [(p, _MESSAGES["required"][lang]) for p in missing]
+    if kind == "additionalProperties" and isinstance(error.instance, dict):
+        allowed = set(schema.get("properties", {}))
+        extra = ", ".join(sorted(k for k in error.instance if k not in allowed))
+        return [(FORM_ERROR_KEY, _MESSAGES[kind][lang].format(limit=extra))]
+    name = str(error.path[0]) if error.path else FORM_ERROR_KEY
+    if template is None:
+        return [(name, error.message)]
+    if kind == "type":
+        expected = str(error.validator_value)
+        return [(name, template[lang].format(kind=_KINDS.get(expected, {}).get(lang, expected)))]
+    return [(name, template[lang].format(limit=error.validator_value))]
+
+
+def coerce_form(schema: Mapping[str, Any], submitted: Mapping[str, str]) -> dict[str, Any]:
+    """Turn an HTML form's strings into the typed values the schema describes.
+
+    Empty inputs are left out, so that `required` reports them; values that do not
+    convert are kept as strings, so that `type` reports them.
+    """
+    data: dict[str, Any] = {}
+    for name, prop in schema.get("properties", {}).items():
+        raw = submitted.get(name)
+        if raw is None or str(raw).strip() == "":
+            continue
+        value = str(raw).strip()
+        kind = prop.get("type")
+        if kind == "boolean":
+            lowered = value.lower()
+            data[name] = (
+                True
+                if lowered in {"true", "on", "1", "yes"}
+                else False
+                if lowered in {"false", "off", "0", "no"}
+                else value
+            )
+        elif kind in {"integer", "number"}:
+            try:
+                data[name] = int(value) if kind == "integer" else float(value)
+            except ValueError:
+                data[name] = value
+        else:
+            data[name] = value
+    return data
+
+
+def label(schema_or_property: Mapping[str, Any], lang: str) -> str:
+    """The title of a form or a field in `lang`, falling back to the Vietnamese title."""
+    if lang == "en" and schema_or_property.get("x-title-en"):
+        return str(schema_or_property["x-title-en"])
+    return str(schema_or_property.get("title", ""))

@@ -1,0 +1,106 @@
+"""A procedure's metadata (procedure.toml) as the domain sees it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+class ProcedureError(ValueError):
+    """The metadata of a procedure is missing something or contradicts itself."""
+
+
+@dataclass(frozen=True)
+class RequiredDocument:
+    """One document the applicant must hand in."""
+
+    name: str
+    name_en: str
+    copies: int = 1
+
+
+@dataclass(frozen=True)
+class Lane:
+    """Who works in a BPMN lane: a role, and optionally a department."""
+
+    role: str
+    department: str | None = None
+
+
+@dataclass(frozen=True)
+class Procedure:
+    """An administrative procedure (thủ tục hành chính) with its deadlines, fee and lanes."""
+
+    code: str
+    process_id: str
+    name: str
+    name_en: str
+    field: str
+    field_name: str
+    field_name_en: str
+    statutory_working_days: float
+    committed_working_days: float
+    lanes: dict[str, Lane]
+    online_level: str = "none"
+    fee_vnd: int = 0
+    fee_note: str = ""
+    fee_note_en: str = ""
+    agency: str = ""
+    national_code: str = ""
+    max_supplement_rounds: int = 1
+    legal_basis: tuple[str, ...] = ()
+    documents: tuple[RequiredDocument, ...] = ()
+
+    def title(self, lang: str) -> str:
+        """The procedure's name in `lang` ("vi" or "en")."""
+        return self.name_en if lang == "en" and self.name_en else self.name
+
+
+_REQUIRED = ("code", "process_id", "name", "field", "statutory_working_days",
+             "committed_working_days", "lanes")
+
+
+def procedure_from_dict(raw: dict[str, Any]) -> Procedure:
+    """Build a Procedure from parsed procedure.toml, refusing inconsistent metadata."""
+    missing = [key for key in _REQUIRED if key not in raw]
+    if missing:
+        raise ProcedureError(f"procedure.toml lacks: {', '.join(missing)}")
+    statutory = float(raw["statutory_working_days"])
+    committed = float(raw["committed_working_days"])
+    if not 0 < committed <= statutory:
+        raise ProcedureError(
+            f"committed_working_days ({committed}) must be positive and at most "
+            f"statutory_working_days ({statutory})"
+        )
+    if raw.get("online_level", "none") not in {"full", "partial", "none"}:
+        raise ProcedureError("online_level must be one of: full, partial, none")
+    lanes = {
+        name: Lane(role=str(spec["role"]), department=spec.get("department"))
+        for name, spec in dict(raw["lanes"]).items()
+    }
+    if not lanes:
+        raise ProcedureError("procedure.toml maps no lane to a role")
+    return Procedure(
+        code=raw["code"],
+        process_id=raw["process_id"],
+        name=raw["name"],
+        name_en=raw.get("name_en", ""),
+        field=raw["field"],
+        field_name=raw.get("field_name", raw["field"]),
+        field_name_en=raw.get("field_name_en", ""),
+        statutory_working_days=statutory,
+        committed_working_days=committed,
+        lanes=lanes,
+        online_level=raw.get("online_level", "none"),
+        fee_vnd=int(raw.get("fee_vnd", 0)),
+        fee_note=raw.get("fee_note", ""),
+        fee_note_en=raw.get("fee_note_en", ""),
+        agency=raw.get("agency", ""),
+        national_code=raw.get("national_code", ""),
+        max_supplement_rounds=int(raw.get("max_supplement_rounds", 1)),
+        legal_basis=tuple(raw.get("legal_basis", ())),
+        documents=tuple(
+            RequiredDocument(d["name"], d.get("name_en", ""), int(d.get("copies", 1)))
+            for d in raw.get("documents", ())
+        ),
+    )
