@@ -3,8 +3,22 @@
 from __future__ import annotations
 
 
+def N_(message: str) -> str:
+    """Mark a message for translation; the entry points translate it with its params."""
+    return message
+
+
+CHANGED_MEANWHILE = N_(
+    "The dossier was changed by someone else meanwhile. Reload it and try again."
+)
+
+
 class ServiceError(Exception):
-    """Base of the errors a user can cause; `code` names it for the entry points."""
+    """Base of the errors a user can cause; `code` names it for the entry points.
+
+    `message` is English with %(name)s placeholders filled from `params`; the entry points
+    translate it into the user's language.
+    """
 
     code = "error"
 

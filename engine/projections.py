@@ -12,7 +12,7 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from engine.errors import Conflict
+from engine.errors import CHANGED_MEANWHILE, N_, Conflict
 from engine.models import Dossier, DueItem, Escalation, Event, ProcessInstance, Task
 from engine.runtime import ReadyTask, Runtime
 from engine.specs import ParsedVersion
@@ -43,7 +43,7 @@ def save_state(session: Session, runtime: Runtime, instance: ProcessInstance,
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
-        raise Conflict("the dossier was changed by someone else meanwhile; reload and try again")
+        raise Conflict(CHANGED_MEANWHILE)
     session.expire(instance)
 
 
@@ -135,8 +135,8 @@ def _project_status(session: Session, calendar: WorkingCalendar, parsed: ParsedV
     limit = parsed.procedure.max_supplement_rounds
     if target == DossierStatus.SUPPLEMENT_REQUESTED and dossier.supplement_rounds >= limit:
         raise SupplementLimitReached(
-            f"a dossier of this procedure may be sent back for a supplement at most {limit} "
-            "time(s); choose another outcome", limit=limit)
+            N_("The law allows only %(limit)s supplement request(s) per dossier: choose "
+               "another outcome."), limit=limit)
     if target == DossierStatus.RESULT_RETURNED and current == DossierStatus.PROCESSING:
         _set_status(session, dossier, DossierStatus.RESOLVED, now, actor, calendar)
         current = DossierStatus.RESOLVED

@@ -113,7 +113,8 @@ class Runtime:
         """Every timer the workflow waits on, with its absolute due time."""
         timers = []
         for event in workflow.waiting_events():
-            if event.event_type != "TimerEventDefinition" or not event.value:
+            # Duration, date and cycle timers all end with this name.
+            if not str(event.event_type).endswith("TimerEventDefinition") or not event.value:
                 continue
             timers.append(WaitingTimer(ref=str(event.name), due_at=datetime.fromisoformat(
                 str(event.value))))

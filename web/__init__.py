@@ -10,10 +10,11 @@ from typing import Any
 
 from flask import Flask, g, redirect, request, session, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import Babel
+from flask_babel import Babel, gettext
 from flask_wtf.csrf import CSRFProtect
 
 from engine.bootstrap import Core, Settings, bootstrap
+from engine.errors import ServiceError
 
 babel = Babel()
 csrf = CSRFProtect()
@@ -109,6 +110,12 @@ def now() -> datetime:
         g.now = clock()
     value: datetime = g.now
     return value
+
+
+def translate(error: ServiceError) -> str:
+    """A service error's message in the user's language, with its parameters filled in."""
+    return gettext(error.message, **{k: v for k, v in error.params.items()
+                                     if isinstance(v, str | int | float)})
 
 
 def lang() -> str:

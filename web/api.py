@@ -11,6 +11,7 @@ from flask import Blueprint, g, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from engine.errors import (
+    N_,
     Conflict,
     Forbidden,
     InvalidInput,
@@ -20,7 +21,7 @@ from engine.errors import (
 )
 from engine.models import Task, User
 from engine.services import accounts, catalogue, dossiers, escalations, tasks
-from web import current_core, lang, now
+from web import current_core, lang, now, translate
 from web.openapi import openapi_document
 from workflows.procedure import procedure_from_dict
 
@@ -42,7 +43,7 @@ def error_body(status: int, code: str, message: str,
 @bp.errorhandler(ServiceError)
 def _service_error(exc: ServiceError) -> ResponseReturnValue:
     status = next((code for kind, code in _STATUS.items() if isinstance(exc, kind)), 400)
-    return error_body(status, exc.code, exc.message, getattr(exc, "fields", None))
+    return error_body(status, exc.code, translate(exc), getattr(exc, "fields", None))
 
 
 def token_required(*roles: str) -> Callable[[F], F]:
@@ -54,11 +55,11 @@ def token_required(*roles: str) -> Callable[[F], F]:
             header = request.headers.get("Authorization", "")
             scheme, _, token = header.partition(" ")
             if scheme.lower() != "bearer" or not token:
-                raise Unauthenticated("send 'Authorization: Bearer <token>'; get a token from "
-                                      "POST /api/v1/auth/token")
+                raise Unauthenticated(N_("Send 'Authorization: Bearer <token>'; get a token "
+                                         "from POST /api/v1/auth/token."))
             g.api_user = accounts.user_for_token(current_core(), token.strip(), now())
             if roles and not set(roles) & g.api_user.role_set:
-                raise Forbidden("your roles do not allow this action")
+                raise Forbidden(N_("Your roles do not allow this action."))
             return view(*args, **kwargs)
 
         return cast(F, wrapped)
@@ -73,7 +74,7 @@ def _user() -> User:
 def _json_body() -> dict[str, Any]:
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
-        raise InvalidInput("send a JSON object with Content-Type: application/json", {})
+        raise InvalidInput(N_("Send a JSON object with Content-Type: application/json."), {})
     return body
 
 
@@ -191,7 +192,7 @@ def complete(task_id: str) -> ResponseReturnValue:
     body = _json_body()
     data = body.get("data")
     if not isinstance(data, dict):
-        raise InvalidInput("send the form's values as {\"data\": {...}}", {})
+        raise InvalidInput(N_("Send the form's values as {\"data\": {...}}."), {})
     result = tasks.complete_task(current_core(), _user(), task_id, data, now(), lang())
     return jsonify(_dossier_json(dossiers.get_dossier(current_core(), result.code)))
 

@@ -15,7 +15,7 @@ from flask_login import LoginManager, UserMixin, current_user, login_user, logou
 from engine.errors import Unauthenticated
 from engine.models import User
 from engine.services import accounts
-from web import current_core
+from web import current_core, translate
 
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
@@ -82,8 +82,8 @@ def login() -> ResponseReturnValue:
         try:
             user = accounts.authenticate(current_core(), request.form.get("username", "").strip(),
                                          request.form.get("password", ""))
-        except Unauthenticated:
-            error = _("Wrong username or password. Check them and try again.")
+        except Unauthenticated as exc:
+            error = translate(exc)
         else:
             login_user(Officer(user))
             target = request.args.get("next", "")

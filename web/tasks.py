@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
 from engine.services import dossiers, tasks
-from web import current_core, lang, now
+from web import current_core, lang, now, translate
 from web.auth import current_officer, role_required
 from workflows.forms import FORM_ERROR_KEY, coerce_form
 
@@ -57,8 +57,8 @@ def claim(task_id: str) -> ResponseReturnValue:
     try:
         tasks.claim_task(current_core(), current_officer(), task_id, now())
         flash(_("The task is now yours."), "success")
-    except Conflict:
-        flash(_("Another officer has claimed or completed this task."), "warning")
+    except Conflict as exc:
+        flash(translate(exc), "warning")
     except (NotFound, Forbidden):
         abort(404)
     return redirect(url_for("tasks.show", task_id=task_id))
@@ -71,8 +71,8 @@ def unclaim(task_id: str) -> ResponseReturnValue:
     try:
         tasks.unclaim_task(current_core(), current_officer(), task_id, now())
         flash(_("The task is back in the group's list."), "info")
-    except Conflict:
-        flash(_("This task is no longer yours to give back."), "warning")
+    except Conflict as exc:
+        flash(translate(exc), "warning")
     except (NotFound, Forbidden):
         abort(404)
     return redirect(url_for("tasks.index"))
@@ -94,23 +94,9 @@ def complete(task_id: str) -> ResponseReturnValue:
         flash(_("The form has errors: correct the fields marked in red."), "danger")
         return _render_task(task_id, values=dict(request.form), errors=exc.fields, status=422)
     except Conflict as exc:
-        flash(_conflict_message(exc), "warning")
+        flash(translate(exc), "warning")
         if exc.code == "supplement_limit":
             return _render_task(task_id, values=dict(request.form), status=409)
         return redirect(url_for("tasks.index"))
     flash(_("Task completed for dossier %(code)s.", code=dossier.code), "success")
     return redirect(url_for("tasks.index"))
-
-
-def _conflict_message(exc: Conflict) -> str:
-    if exc.code == "supplement_limit":
-        return _("The law allows only %(limit)s supplement request(s) per dossier: choose "
-                 "another outcome.", limit=exc.params.get("limit", 1))
-    if "step" in exc.params:
-        return _("This step has been repeated too many times for one dossier. Contact the "
-                 "process designer.")
-    if "detail" in exc.params:
-        return _("The procedure failed while running this step; the dossier is unchanged. "
-                 "Report it to the process designer.")
-    return _("This task was completed or changed by someone else meanwhile. Reload the "
-             "list and try again.")

@@ -8,6 +8,7 @@ from typing import Any
 from flask import Flask, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import format_datetime, lazy_gettext
+from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 
 from web import lang, now
@@ -67,8 +68,14 @@ def urgency(due_at: datetime | None) -> str:
     return "warning" if remaining < 24 * 3600 else ""
 
 
+def has_role(*roles: str) -> bool:
+    """Whether the logged-in user has one of `roles`."""
+    return bool(current_user.is_authenticated and set(roles) & current_user.roles)
+
+
 def _template_globals() -> dict[str, Any]:
     return {
+        "has_role": has_role,
         "status_label": lambda code: STATUS_LABELS.get(DossierStatus(code), str(code)),
         "outcome_label": lambda code: OUTCOME_LABELS.get(code or "", ""),
         "event_label": lambda kind: EVENT_LABELS.get(kind, kind),

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from engine.bootstrap import Core
-from engine.errors import Unauthenticated
+from engine.errors import N_, Unauthenticated
 from engine.models import ApiToken, User
 
 
@@ -32,7 +32,7 @@ def authenticate(core: Core, username: str, password: str) -> User:
     with core.uow() as uow:
         user = uow.session.scalars(select(User).where(User.username == username)).first()
     if user is None or not user.active or not check_password_hash(user.password_hash, password):
-        raise Unauthenticated("wrong username or password")
+        raise Unauthenticated(N_("Wrong username or password. Check them and try again."))
     return user
 
 
@@ -65,8 +65,9 @@ def user_for_token(core: Core, token: str, now: datetime) -> User:
             .where(ApiToken.token_hash == _digest(token))
         ).first()
     if row is None:
-        raise Unauthenticated("unknown token")
+        raise Unauthenticated(N_("Unknown token: get a new one from POST /api/v1/auth/token."))
     api_token, user = row
     if api_token.revoked_at is not None or api_token.expires_at <= now or not user.active:
-        raise Unauthenticated("the token has expired or was revoked")
+        raise Unauthenticated(N_("The token has expired or was revoked: get a new one from "
+                                 "POST /api/v1/auth/token."))
     return user

@@ -13,7 +13,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from engine.bootstrap import Core
-from engine.errors import InvalidInput, NotFound
+from engine.errors import N_, InvalidInput, NotFound
 from engine.models import (
     Dossier,
     DossierSequence,
@@ -50,13 +50,15 @@ def receive_dossier(core: Core, *, procedure_code: str, applicant: dict[str, Any
         errors["channel"] = ("Vui lòng chọn hình thức nộp." if lang != "en"
                              else "Please choose how the dossier was submitted.")
     if errors:
-        raise InvalidInput("the applicant's details are incomplete or wrong", errors)
+        raise InvalidInput(N_("The applicant's details are incomplete or wrong: correct the "
+                              "fields marked."), errors)
     with core.uow() as uow:
         session = uow.session
         procedure = session.scalars(
             select(Procedure).where(Procedure.code == procedure_code)).first()
         if procedure is None or procedure.latest_version_id is None:
-            raise NotFound(f"no procedure has code {procedure_code!r}")
+            raise NotFound(N_("No procedure has the code %(code)s. Choose one from the "
+                              "catalogue."), code=procedure_code)
         version = session.get_one(ProcedureVersion, procedure.latest_version_id)
         parsed = core.parsed_version(version)
         local_day = now.astimezone(ZoneInfo(core.calendar.hours.timezone)).date()
@@ -114,7 +116,8 @@ def get_dossier(core: Core, code: str) -> DossierDetail:
         session = uow.session
         dossier = session.scalars(select(Dossier).where(Dossier.code == code)).first()
         if dossier is None:
-            raise NotFound(f"no dossier has code {code!r}")
+            raise NotFound(N_("No dossier has the code %(code)s. Check the code and try "
+                              "again."), code=code)
         return DossierDetail(
             dossier=dossier,
             procedure=session.get_one(Procedure, dossier.procedure_id),

@@ -10,7 +10,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from engine.bootstrap import Core
-from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
+from engine.errors import CHANGED_MEANWHILE, N_, Conflict, Forbidden, InvalidInput, NotFound
 from engine.models import Dossier, Procedure, ProcedureVersion, ProcessInstance, Task, User
 from engine.projections import project, record, save_state
 from engine.runtime import Incident, LoopLimitReached
@@ -73,17 +73,18 @@ def get_task(core: Core, user: User, task_id: str) -> TaskDetail:
 def _task_for(session: Session, user: User, task_id: str) -> Task:
     task = session.get(Task, task_id)
     if task is None:
-        raise NotFound(f"no task has id {task_id}")
+        raise NotFound(N_("This task does not exist. Reload your task list."), task_id=task_id)
     if task.role not in user.role_set or (task.department and task.department != user.department):
-        raise Forbidden("this task belongs to another role or department")
+        raise Forbidden(N_("This task belongs to another role or department."))
     return task
 
 
 def _check_open(task: Task, user: User) -> None:
     if task.state != "ready":
-        raise Conflict("this task has already been completed", state=task.state)
+        raise Conflict(N_("This task has already been completed. Reload your task list."),
+                       state=task.state)
     if task.claimed_by is not None and task.claimed_by != user.id:
-        raise Conflict("another officer has claimed this task")
+        raise Conflict(N_("Another officer has claimed this task."))
 
 
 def claim_task(core: Core, user: User, task_id: str, now: datetime) -> Task:
@@ -96,7 +97,7 @@ def claim_task(core: Core, user: User, task_id: str, now: datetime) -> Task:
                                or_(Task.claimed_by.is_(None), Task.claimed_by == user.id))
             .values(claimed_by=user.id).execution_options(synchronize_session=False))
         if result.rowcount != 1:  # type: ignore[attr-defined]
-            raise Conflict("another officer has claimed this task")
+            raise Conflict(N_("Another officer has claimed this task."))
         record(uow.session, task.dossier_id, "claimed", now, user.username, task=task)
         uow.commit()
         uow.session.refresh(task)
@@ -127,21 +128,22 @@ def complete_task(core: Core, user: User, task_id: str, data: dict[str, Any], no
         form = parsed.forms.get(task.form_key) if task.form_key else None
         errors = field_errors(form, data, lang) if form else {}
         if errors:
-            raise InvalidInput("the form has errors", errors)
+            raise InvalidInput(N_("The form has errors: correct the fields marked."), errors)
         instance = session.get_one(ProcessInstance, task.instance_id)
         if expected_revision is not None and instance.revision != expected_revision:
-            raise Conflict("the dossier was changed by someone else meanwhile; reload it")
+            raise Conflict(CHANGED_MEANWHILE)
         workflow = core.runtime.restore(instance.state)
         try:
             core.runtime.complete(workflow, task_id, data, now)
         except KeyError as exc:
-            raise Conflict("this task is no longer waiting to be completed") from exc
+            raise Conflict(N_("This task is no longer waiting to be completed. Reload your "
+                              "task list.")) from exc
         except LoopLimitReached as exc:
-            raise Conflict("this step has been repeated too many times for one dossier; "
-                           "contact the process designer", step=exc.bpmn_id) from exc
+            raise Conflict(N_("This step has been repeated too many times for one dossier. "
+                              "Contact the process designer."), step=exc.bpmn_id) from exc
         except Incident as exc:
-            raise Conflict("the procedure failed while running this step; the dossier is "
-                           "unchanged — report it to the process designer",
+            raise Conflict(N_("The procedure failed while running this step; the dossier is "
+                              "unchanged. Report it to the process designer."),
                            detail=str(exc)) from exc
         save_state(session, core.runtime, instance, workflow, now)
         task.state, task.completed_at, task.completed_by = "completed", now, user.id

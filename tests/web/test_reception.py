@@ -1,0 +1,44 @@
+"""The reception desk receives a dossier and shows its receipt."""
+
+from __future__ import annotations
+
+from flask.testing import FlaskClient
+
+from tests.web.conftest import Auth
+
+APPLICANT = {"procedure": "judicial_record_certificate", "channel": "in_person",
+             "name": "Nguyễn Văn An", "id_number": "001089012345", "phone": "0912345678",
+             "address": "12 Lý Thường Kiệt, Hà Nội", "email": ""}
+
+
+def test_reception_receives_a_dossier_and_sees_its_code_and_appointment(
+        client: FlaskClient, auth: Auth) -> None:
+    auth.login("reception")
+    response = auth.post("/dossiers/new", APPLICANT)
+    assert response.status_code == 302  # type: ignore[attr-defined]
+    page = client.get(response.headers["Location"]).get_data(as_text=True)  # type: ignore[attr-defined]
+    assert "000.00.18.H57-261123-0001" in page
+    assert "04/12/2026 09:00" in page  # the appointment date, in Hanoi time
+    assert "Nguyễn Văn An" in page
+
+
+def test_a_receipt_with_bad_details_is_refused_field_by_field(client: FlaskClient,
+                                                              auth: Auth) -> None:
+    auth.login("reception")
+    response = auth.post("/dossiers/new", {**APPLICANT, "id_number": "12ab", "phone": ""},
+                         page="/dossiers/new")
+    assert response.status_code == 422  # type: ignore[attr-defined]
+    page = response.get_data(as_text=True)  # type: ignore[attr-defined]
+    assert 'data-field-error="id_number"' in page and 'data-field-error="phone"' in page
+    assert 'value="Nguyễn Văn An"' in page  # what was typed is kept
+    assert "H57-261123" not in client.get("/dossiers/").get_data(as_text=True)
+
+
+def test_only_reception_may_receive(client: FlaskClient, auth: Auth) -> None:
+    auth.login("specialist")
+    assert client.get("/dossiers/new").status_code == 403
+
+
+def test_an_unknown_dossier_is_a_404_page(client: FlaskClient, auth: Auth) -> None:
+    auth.login("reception")
+    assert client.get("/dossiers/000-000000-0000").status_code == 404
