@@ -25,7 +25,7 @@ $(VENDOR)/.installed: package.json package-lock.json
 	touch $@
 
 translations: $(STAMP)
-	$(BIN)/pybabel compile --use-fuzzy -q -d web/translations
+	$(BIN)/pybabel compile --use-fuzzy -d web/translations
 
 run: setup
 	$(BIN)/motcua init-db
