@@ -64,5 +64,8 @@ def scheduler(interval: float) -> None:
 def serve(host: str, port: int) -> None:
     """Serve the demo with the scheduler running inside (one process, for development)."""
     logging.basicConfig(level=logging.INFO)
+    from werkzeug.serving import run_simple
+
     make_scheduler(current_core(), blocking=False).start()
-    current_app.run(host=host, port=port, use_reloader=False, threaded=True)
+    run_simple(host, port, current_app._get_current_object(),  # type: ignore[attr-defined]
+               threaded=True, use_reloader=False)
