@@ -46,7 +46,7 @@ lint: setup
 # Refresh the message catalogs after changing user-visible strings.
 messages: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext -k N_ -o web/translations/messages.pot --no-location --omit-header .
-	$(BIN)/pybabel update -i web/translations/messages.pot -d web/translations --no-fuzzy-matching --omit-header
+	$(BIN)/pybabel update -i web/translations/messages.pot -d web/translations --no-fuzzy-matching --ignore-obsolete
 
 clean:
 	rm -rf $(VENV) node_modules $(VENDOR) instance

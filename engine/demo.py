@@ -5,7 +5,7 @@ Only for the demo database: a real deployment creates its users through administ
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -54,9 +54,9 @@ def step_data(bpmn_id: str, day: str, *, complete: bool = True) -> dict[str, Any
     return steps[bpmn_id]
 
 
-def advance(core: Core, code: str, steps: list[str], start: datetime, users: dict[str, User],
-            complete: bool = True) -> None:
-    """Complete the dossier's next steps in order, one working half-day apart."""
+def advance(core: Core, code: str, steps: list[str], start: datetime, now: datetime,
+            users: dict[str, User], complete: bool = True) -> None:
+    """Complete the dossier's next steps in order, a working half-day apart, until `now`."""
     moment = start
     dossier_id = dossiers.get_dossier(core, code).dossier.id
     for bpmn_id in steps:
@@ -64,10 +64,21 @@ def advance(core: Core, code: str, steps: list[str], start: datetime, users: dic
             task = uow.session.scalars(select(Task).where(
                 Task.state == "ready", Task.bpmn_id == bpmn_id, Task.dossier_id == dossier_id)
             ).one()
-        moment = core.calendar.add_working_days(moment, 0.5)
+        moment = min(core.calendar.add_working_days(moment, 0.5), now)
         day = moment.date().isoformat()
         tasks.complete_task(core, users[task.role], task.id,
                             step_data(bpmn_id, day, complete=complete), moment)
+
+
+def _office_moment(core: Core, around: datetime, now: datetime) -> datetime:
+    """09:15 on the latest working day on or before `around`, and not after `now`."""
+    zone = core.calendar.zone
+    day = around.astimezone(zone).date()
+    while True:
+        moment = datetime.combine(day, time(9, 15), tzinfo=zone)
+        if core.calendar.is_working_day(day) and moment <= now:
+            return moment
+        day -= timedelta(days=1)
 
 
 def load_demo(core: Core, now: datetime) -> str:
@@ -92,10 +103,10 @@ def load_demo(core: Core, now: datetime) -> str:
     ]
     for (days_ago, steps, complete), (name, id_number, phone, address) in zip(
             plans, APPLICANTS, strict=True):
-        received = now - timedelta(days=days_ago) if days_ago else now
+        received = _office_moment(core, now - timedelta(days=days_ago), now)
         dossier = dossiers.receive_dossier(
             core, procedure_code=JUDICIAL_RECORD, channel="in_person", actor="reception",
             applicant={"name": name, "id_number": id_number, "phone": phone, "address": address},
             now=received)
-        advance(core, dossier.code, steps, received, users, complete)
+        advance(core, dossier.code, steps, received, now, users, complete)
     return f"{len(USERS)} demo users (password '{DEMO_PASSWORD}') and {len(plans)} dossiers"

@@ -10,6 +10,7 @@ from engine.errors import InvalidInput, NotFound
 from engine.services import catalogue, dossiers
 from web import current_core, lang, now
 from web.auth import current_officer, role_required
+from web.views import localtime
 from workflows.intake import APPLICANT_SCHEMA, CHANNEL_TITLES
 
 bp = Blueprint("reception", __name__, url_prefix="/dossiers")
@@ -45,8 +46,8 @@ def receive() -> ResponseReturnValue:
         except NotFound:
             errors = {"procedure": _("Please choose a procedure from the list.")}
         else:
-            flash(_("Dossier %(code)s received. Appointment date: see the receipt below.",
-                    code=dossier.code), "success")
+            flash(_("Dossier %(code)s received. Appointment date: %(date)s.",
+                    code=dossier.code, date=localtime(dossier.appointment_at)), "success")
             return redirect(url_for("reception.show", code=dossier.code))
         flash(_("The dossier was not received: correct the fields marked in red."), "danger")
     return render_template("reception/new.html", procedures=procedures, values=values,

@@ -67,7 +67,8 @@ def test_a_dossier_goes_from_reception_to_result_returned(
     _complete_first_task(head, live_server, {}, {}, ["#f-review_approved-yes"])
     leader = _login(browser, live_server, "leader")
     _complete_first_task(leader, live_server,
-                         {"#f-certificate_number": "245/2026/PLLTP", "#f-signed_date": "2026-11-23"},
+                         {"#f-certificate_number": "245/2026/PLLTP",
+                          "#f-signed_date": "2026-11-23"},
                          {}, ["#f-signed-yes"])
     browser_clock.now += timedelta(hours=1)
     _complete_first_task(reception, live_server,
