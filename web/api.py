@@ -159,14 +159,8 @@ def dossier(code: str) -> ResponseReturnValue:
 @token_required(*OFFICER_ROLES)
 def task_list() -> ResponseReturnValue:
     """The caller's actionable tasks, each with its form's JSON Schema."""
-    core = current_core()
-    forms: dict[str, Any] = {}
-    items = []
-    for row in tasks.list_tasks(core, _user()):
-        if row.task.form_key and row.task.id not in forms:
-            forms[row.task.id] = tasks.get_task(core, _user(), row.task.id).form
-        items.append(_task_json(row.task, row.dossier.code, forms.get(row.task.id)))
-    return jsonify({"tasks": items})
+    rows = tasks.list_tasks(current_core(), _user())
+    return jsonify({"tasks": [_task_json(r.task, r.dossier.code, r.form) for r in rows]})
 
 
 @bp.post("/tasks/<task_id>/claim")

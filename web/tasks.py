@@ -59,8 +59,10 @@ def claim(task_id: str) -> ResponseReturnValue:
         flash(_("The task is now yours."), "success")
     except Conflict as exc:
         flash(translate(exc), "warning")
-    except (NotFound, Forbidden):
+    except NotFound:
         abort(404)
+    except Forbidden:
+        abort(403)
     return redirect(url_for("tasks.show", task_id=task_id))
 
 
@@ -73,8 +75,10 @@ def unclaim(task_id: str) -> ResponseReturnValue:
         flash(_("The task is back in the group's list."), "info")
     except Conflict as exc:
         flash(translate(exc), "warning")
-    except (NotFound, Forbidden):
+    except NotFound:
         abort(404)
+    except Forbidden:
+        abort(403)
     return redirect(url_for("tasks.index"))
 
 
@@ -85,8 +89,10 @@ def complete(task_id: str) -> ResponseReturnValue:
     core = current_core()
     try:
         detail = tasks.get_task(core, current_officer(), task_id)
-    except (NotFound, Forbidden):
+    except NotFound:
         abort(404)
+    except Forbidden:
+        abort(403)
     data = coerce_form(detail.form or {}, request.form)
     try:
         dossier = tasks.complete_task(core, current_officer(), task_id, data, now(), lang())

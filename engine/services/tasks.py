@@ -25,6 +25,7 @@ class TaskRow:
     dossier: Dossier
     procedure: Procedure
     claimed_by_name: str | None
+    form: dict[str, Any] | None
 
 
 @dataclass(frozen=True)
@@ -48,15 +49,17 @@ def list_tasks(core: Core, user: User, *, limit: int = 200) -> list[TaskRow]:
     with core.uow() as uow:
         claimer = select(User.full_name).where(User.id == Task.claimed_by).scalar_subquery()
         rows = uow.session.execute(
-            select(Task, Dossier, Procedure, claimer)
+            select(Task, Dossier, Procedure, claimer, ProcedureVersion.forms)
             .join(Dossier, Dossier.id == Task.dossier_id)
             .join(Procedure, Procedure.id == Dossier.procedure_id)
+            .join(ProcedureVersion, ProcedureVersion.id == Dossier.procedure_version_id)
             .where(Task.state == "ready", _visible(user),
                    or_(Task.claimed_by.is_(None), Task.claimed_by == user.id))
             .order_by(Task.due_at.is_(None), Task.due_at, Task.created_at)
             .limit(limit)
         ).all()
-        return [TaskRow(t, d, p, name) for t, d, p, name in rows]
+        return [TaskRow(t, d, p, name, forms.get(t.form_key) if t.form_key else None)
+                for t, d, p, name, forms in rows]
 
 
 def get_task(core: Core, user: User, task_id: str) -> TaskDetail:
