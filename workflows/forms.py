@@ -79,6 +79,9 @@ def _describe(error: ValidationError, lang: str) -> list[tuple[str, str]]:
     name = str(error.path[0]) if error.path else FORM_ERROR_KEY
     if template is None:
         return [(name, error.message)]
+    help_key = "x-help-en" if lang == "en" else "x-help"
+    if kind == "pattern" and isinstance(schema, dict) and schema.get(help_key):
+        return [(name, f"{template[lang].rstrip('.')}: {schema[help_key]}.")]
     if kind == "type":
         expected = str(error.validator_value)
         return [(name, template[lang].format(kind=_KINDS.get(expected, {}).get(lang, expected)))]

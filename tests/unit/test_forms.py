@@ -33,3 +33,12 @@ def test_html_values_become_typed_and_blanks_are_left_out() -> None:
     data = coerce_form(SCHEMA, {"complete": "false", "copies": "2", "note": "  ", "day": ""})
     assert data == {"complete": False, "copies": 2}
     assert coerce_form(SCHEMA, {"copies": "two"}) == {"copies": "two"}
+
+
+def test_a_pattern_error_repeats_the_fields_help() -> None:
+    schema = {"type": "object", "properties": {"id": {"type": "string", "pattern": "^[0-9]{12}$",
+                                                      "x-help": "12 chữ số",
+                                                      "x-help-en": "12 digits"}}}
+    assert field_errors(schema, {"id": "12ab"}) == {
+        "id": "Giá trị không đúng định dạng: 12 chữ số."}
+    assert field_errors(schema, {"id": "12ab"}, "en")["id"].endswith(": 12 digits.")
