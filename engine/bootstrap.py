@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Engine, select
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from engine.db import make_engine, make_session_factory
 from engine.errors import NotFound
@@ -40,6 +40,7 @@ class Core:
     cache: SpecCache
     runtime: Runtime
     calendar: WorkingCalendar
+    version_hashes: dict[int, str] = field(default_factory=dict)
 
     def uow(self) -> UnitOfWork:
         """A new unit of work on this core's database."""
@@ -51,6 +52,15 @@ class Core:
         if cached is not None:
             return cached
         return self.cache.load(Package(version.bpmn_xml, version.forms, version.meta))
+
+    def parsed_for(self, session: Session, version_id: int) -> ParsedVersion:
+        """The parsed spec of a version by id, read from the database only on first use."""
+        content_hash = self.version_hashes.get(version_id)
+        parsed = self.cache.get(content_hash) if content_hash else None
+        if parsed is None:
+            parsed = self.parsed_version(session.get_one(ProcedureVersion, version_id))
+            self.version_hashes[version_id] = parsed.content_hash
+        return parsed
 
     def load_by_hash(self, content_hash: str) -> ParsedVersion:
         """The parsed spec of the version with this content hash (the serializer's loader)."""

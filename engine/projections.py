@@ -1,19 +1,21 @@
 """Projections rewritten in the same transaction as every save of a workflow's state.
 
 Pages and the scheduler read these tables; they never deserialize a workflow to list things.
+Written with SQLAlchemy Core on the unit of work's connection: this is the hot path of every
+completion, and ORM bookkeeping would cost more than the engine itself.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, Table, bindparam, delete, insert, select, update
 
 from engine.errors import CHANGED_MEANWHILE, N_, Conflict
-from engine.models import Dossier, DueItem, Escalation, Event, ProcessInstance, Task
+from engine.models import Dossier, DueItem, Event, ProcessInstance, Task
 from engine.runtime import ReadyTask, Runtime
 from engine.specs import ParsedVersion
 from workflows.calendar import WorkingCalendar
@@ -21,106 +23,158 @@ from workflows.deadlines import classify_outcome, step_due_at
 from workflows.statuses import DossierStatus, transition
 
 DEADLINE = "task_deadline"
+TIMER = "timer"
+TASKS = cast(Table, Task.__table__)
+DUE = cast(Table, DueItem.__table__)
+DOSSIERS = cast(Table, Dossier.__table__)
+INSTANCES = cast(Table, ProcessInstance.__table__)
+EVENTS = cast(Table, Event.__table__)
+
+
+# Statements of the hot path, built once: building a statement costs more than running it.
+_INSERT_EVENTS = insert(EVENTS)
+_INSERT_TASKS = insert(TASKS)
+_INSERT_DUE = insert(DUE)
+_SAVE_STATE = (
+    update(INSTANCES)
+    .where(INSTANCES.c.id == bindparam("instance_id"),
+           INSTANCES.c.revision == bindparam("revision"))
+    .values(state=bindparam("state"), revision=bindparam("revision") + 1,
+            status=bindparam("status"), task_count=bindparam("task_count"),
+            depth=bindparam("depth"), updated_at=bindparam("now"), incident=None)
+)
+_DROP_DEADLINES = delete(DUE).where(DUE.c.instance_id == bindparam("instance_id"),
+                                    DUE.c.kind == DEADLINE,
+                                    DUE.c.ref.not_in(bindparam("ready", expanding=True)))
 
 
 class SupplementLimitReached(Conflict):
     """The law allows a limited number of supplement requests per dossier."""
 
     code = "supplement_limit"
-TIMER = "timer"
 
 
-def save_state(session: Session, runtime: Runtime, instance: ProcessInstance,
+@dataclass(frozen=True)
+class DossierState:
+    """What the projections need to know about a dossier before a save."""
+
+    id: int
+    code: str
+    status: int
+    appointment_at: datetime
+    supplement_rounds: int
+    resolved_at: datetime | None = None
+
+    @classmethod
+    def of(cls, row: Any) -> DossierState:
+        """From an ORM dossier or a row selected with DOSSIER_COLUMNS."""
+        return cls(row.id, row.code, row.status, row.appointment_at, row.supplement_rounds,
+                   row.resolved_at)
+
+
+DOSSIER_COLUMNS = (DOSSIERS.c.id, DOSSIERS.c.code, DOSSIERS.c.status,
+                   DOSSIERS.c.appointment_at, DOSSIERS.c.supplement_rounds,
+                   DOSSIERS.c.resolved_at)
+
+
+def event(dossier_id: int | None, kind: str, now: datetime, actor: str | None,
+          task_id: str | None = None, task_name: str | None = None,
+          data: dict[str, Any] | None = None) -> dict[str, Any]:
+    """An audit event, as a row to insert."""
+    return {"dossier_id": dossier_id, "at": now, "actor": actor, "kind": kind,
+            "task_id": task_id, "task_name": task_name, "data": data or {}}
+
+
+def write_events(conn: Connection, events: list[dict[str, Any]]) -> None:
+    """Append events to the audit log."""
+    if events:
+        conn.execute(_INSERT_EVENTS, events)
+
+
+def save_state(conn: Connection, runtime: Runtime, instance_id: int, revision: int,
                workflow: BpmnWorkflow, now: datetime) -> None:
     """Write the workflow's state if nobody saved a newer revision meanwhile."""
     task_count, depth = runtime.measure(workflow)
-    status = "completed" if workflow.is_completed() else "running"
-    result = session.execute(
-        update(ProcessInstance)
-        .where(ProcessInstance.id == instance.id, ProcessInstance.revision == instance.revision)
-        .values(state=runtime.dump(workflow), revision=instance.revision + 1, status=status,
-                task_count=task_count, depth=depth, updated_at=now, incident=None)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    result = conn.execute(_SAVE_STATE, {
+        "instance_id": instance_id, "revision": revision, "state": runtime.dump(workflow),
+        "status": "completed" if workflow.is_completed() else "running",
+        "task_count": task_count, "depth": depth, "now": now})
+    if result.rowcount != 1:
         raise Conflict(CHANGED_MEANWHILE)
-    session.expire(instance)
 
 
-def project(session: Session, runtime: Runtime, calendar: WorkingCalendar,
-            parsed: ParsedVersion, dossier: Dossier, instance_id: int,
-            workflow: BpmnWorkflow, now: datetime, actor: str | None) -> list[Task]:
-    """Rewrite the task, due_item and dossier rows of one instance; return new tasks."""
+def project(conn: Connection, runtime: Runtime, calendar: WorkingCalendar,
+            parsed: ParsedVersion, dossier: DossierState, instance_id: int,
+            workflow: BpmnWorkflow, now: datetime, actor: str | None,
+            events: list[dict[str, Any]], previous: set[str]) -> None:
+    """Rewrite the task, due_item and dossier rows of one instance; append events.
+
+    `previous` holds the ids of the user tasks that were ready before this change and are
+    still projected as ready (the one just completed excluded): the projections are written
+    with every save, so the workflow itself tells what the table holds.
+    """
     ready = runtime.ready_tasks(workflow)
-    new_tasks = _project_tasks(session, calendar, parsed, dossier, instance_id, ready, now)
-    _project_due_items(session, runtime, dossier, instance_id, workflow)
-    _project_status(session, calendar, parsed, dossier, workflow, ready, now, actor)
-    return new_tasks
+    _project_tasks(conn, calendar, parsed, dossier, instance_id, ready, now, previous)
+    if parsed.has_timers:
+        _project_timers(conn, runtime, dossier, instance_id, workflow)
+    _project_status(conn, calendar, parsed, dossier, workflow, ready, now, actor, events)
 
 
-def _project_tasks(session: Session, calendar: WorkingCalendar, parsed: ParsedVersion,
-                   dossier: Dossier, instance_id: int, ready: list[ReadyTask],
-                   now: datetime) -> list[Task]:
-    existing = {
-        row.id: row
-        for row in session.scalars(
-            select(Task).where(Task.instance_id == instance_id, Task.state == "ready")
-        )
-    }
-    ready_ids = {task.id for task in ready}
-    for task_id, row in existing.items():
-        if task_id not in ready_ids:
-            # Left without an officer completing it: cancelled by an event or a gateway.
-            row.state = "cancelled"
-            row.completed_at = now
-    created = []
+def _project_tasks(conn: Connection, calendar: WorkingCalendar, parsed: ParsedVersion,
+                   dossier: DossierState, instance_id: int, ready: list[ReadyTask],
+                   now: datetime, existing: set[str]) -> None:
+    ready_ids = [task.id for task in ready]
+    gone = existing.difference(ready_ids)
+    if gone:
+        # Left without an officer completing it: cancelled by an event or a gateway.
+        conn.execute(update(TASKS).where(TASKS.c.id.in_(gone))
+                     .values(state="cancelled", completed_at=now))
+    # Deadlines of steps no longer waiting are no longer due.
+    conn.execute(_DROP_DEADLINES, {"instance_id": instance_id, "ready": ready_ids})
+    rows, deadlines = [], []
     for task in ready:
         if task.id in existing:
             continue
         lane = parsed.procedure.lanes.get(task.lane or "")
         sla = task.properties.get("slaWorkingDays")
-        row = Task(
-            id=task.id, dossier_id=dossier.id, instance_id=instance_id, bpmn_id=task.bpmn_id,
-            name=task.name, lane=task.lane, role=lane.role if lane else "",
-            department=lane.department if lane else None,
-            form_key=task.properties.get("formKey"), state="ready", created_at=now,
-            due_at=step_due_at(calendar, now, float(sla)) if sla else None,
-        )
-        session.add(row)
-        created.append(row)
-    return created
+        due_at = step_due_at(calendar, now, float(sla)) if sla else None
+        rows.append({"id": task.id, "dossier_id": dossier.id, "instance_id": instance_id,
+                     "bpmn_id": task.bpmn_id, "name": task.name, "lane": task.lane,
+                     "role": lane.role if lane else "",
+                     "department": lane.department if lane else None,
+                     "form_key": task.properties.get("formKey"), "state": "ready",
+                     "claimed_by": None, "created_at": now, "warn_at": None, "due_at": due_at,
+                     "completed_at": None, "completed_by": None})
+        if due_at is not None:
+            deadlines.append({"kind": DEADLINE, "instance_id": instance_id,
+                              "dossier_id": dossier.id, "ref": task.id, "level": 1,
+                              "due_at": due_at, "lock_owner": None, "lock_expires_at": None})
+    if rows:
+        conn.execute(_INSERT_TASKS, rows)
+    if deadlines:
+        conn.execute(_INSERT_DUE, deadlines)
 
 
-def _project_due_items(session: Session, runtime: Runtime, dossier: Dossier, instance_id: int,
-                       workflow: BpmnWorkflow) -> None:
-    session.flush()
-    wanted: dict[tuple[str, str, int], datetime] = {}
-    escalated = set(session.scalars(
-        select(Escalation.task_id).where(Escalation.dossier_id == dossier.id,
-                                         Escalation.level == 1)))
-    for task in session.scalars(
-        select(Task).where(Task.instance_id == instance_id, Task.state == "ready")
-    ):
-        if task.due_at is not None and task.id not in escalated:
-            wanted[(DEADLINE, task.id, 1)] = task.due_at
-    for timer in runtime.waiting_timers(workflow):
-        wanted[(TIMER, timer.ref, 0)] = timer.due_at
-    for item in session.scalars(select(DueItem).where(DueItem.instance_id == instance_id)):
-        key = (item.kind, item.ref, item.level)
-        if key not in wanted:
-            session.delete(item)
-            continue
-        due_at = wanted.pop(key)
-        if item.due_at != due_at:
-            item.due_at = due_at
-    for (kind, ref, level), due_at in wanted.items():
-        session.add(DueItem(kind=kind, instance_id=instance_id, dossier_id=dossier.id, ref=ref,
-                            level=level, due_at=due_at))
+def _project_timers(conn: Connection, runtime: Runtime, dossier: DossierState,
+                    instance_id: int, workflow: BpmnWorkflow) -> None:
+    wanted = {timer.ref: timer.due_at for timer in runtime.waiting_timers(workflow)}
+    for item in conn.execute(select(DUE.c.id, DUE.c.ref, DUE.c.due_at).where(
+            DUE.c.instance_id == instance_id, DUE.c.kind == TIMER)):
+        due_at = wanted.pop(item.ref, None)
+        if due_at is None:
+            conn.execute(delete(DUE).where(DUE.c.id == item.id))
+        elif due_at != item.due_at:
+            conn.execute(update(DUE).where(DUE.c.id == item.id).values(due_at=due_at))
+    if wanted:
+        conn.execute(insert(DUE), [
+            {"kind": TIMER, "instance_id": instance_id, "dossier_id": dossier.id, "ref": ref,
+             "level": 0, "due_at": due_at, "lock_owner": None, "lock_expires_at": None}
+            for ref, due_at in wanted.items()])
 
 
-def _project_status(session: Session, calendar: WorkingCalendar, parsed: ParsedVersion,
-                    dossier: Dossier, workflow: BpmnWorkflow, ready: list[ReadyTask],
-                    now: datetime, actor: str | None) -> None:
+def _project_status(conn: Connection, calendar: WorkingCalendar, parsed: ParsedVersion,
+                    dossier: DossierState, workflow: BpmnWorkflow, ready: list[ReadyTask],
+                    now: datetime, actor: str | None, events: list[dict[str, Any]]) -> None:
     target = DossierStatus.PROCESSING
     if workflow.is_completed():
         target = DossierStatus.RESULT_RETURNED
@@ -137,32 +191,22 @@ def _project_status(session: Session, calendar: WorkingCalendar, parsed: ParsedV
         raise SupplementLimitReached(
             N_("The law allows only %(limit)s supplement request(s) per dossier: choose "
                "another outcome."), limit=limit)
+    steps = [target]
     if target == DossierStatus.RESULT_RETURNED and current == DossierStatus.PROCESSING:
-        _set_status(session, dossier, DossierStatus.RESOLVED, now, actor, calendar)
-        current = DossierStatus.RESOLVED
-    _set_status(session, dossier, transition(current, target), now, actor, calendar)
-
-
-def _set_status(session: Session, dossier: Dossier, status: DossierStatus, now: datetime,
-                actor: str | None, calendar: WorkingCalendar) -> None:
-    previous = dossier.status
-    dossier.status = int(status)
-    if status == DossierStatus.SUPPLEMENT_REQUESTED:
-        dossier.supplement_rounds += 1
-    if status == DossierStatus.RESOLVED and dossier.resolved_at is None:
-        dossier.resolved_at = now
-        dossier.outcome = classify_outcome(now, dossier.appointment_at,
-                                           calendar.hours.timezone).value
-    if status == DossierStatus.RESULT_RETURNED:
-        dossier.returned_at = now
-    record(session, dossier.id, "status_changed", now, actor,
-           data={"from": previous, "to": int(status)})
-
-
-def record(session: Session, dossier_id: int | None, kind: str, now: datetime,
-           actor: str | None, task: Task | None = None, data: dict[str, Any] | None = None
-           ) -> None:
-    """Append an event to the audit log."""
-    session.add(Event(dossier_id=dossier_id, at=now, actor=actor, kind=kind,
-                      task_id=task.id if task else None, task_name=task.name if task else None,
-                      data=data or {}))
+        steps = [DossierStatus.RESOLVED, target]
+    values: dict[str, Any] = {}
+    for step in steps:
+        transition(current, step)
+        events.append(event(dossier.id, "status_changed", now, actor,
+                            data={"from": int(current), "to": int(step)}))
+        current = step
+        if step == DossierStatus.SUPPLEMENT_REQUESTED:
+            values["supplement_rounds"] = dossier.supplement_rounds + 1
+        if step == DossierStatus.RESOLVED and dossier.resolved_at is None:
+            values["resolved_at"] = now
+            values["outcome"] = classify_outcome(now, dossier.appointment_at,
+                                                 calendar.hours.timezone).value
+        if step == DossierStatus.RESULT_RETURNED:
+            values["returned_at"] = now
+    conn.execute(update(DOSSIERS).where(DOSSIERS.c.id == dossier.id)
+                 .values(status=int(current), **values))

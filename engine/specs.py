@@ -13,6 +13,7 @@ from typing import Any
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
 from workflows.procedure import Procedure, ProcedureError, procedure_from_dict
@@ -54,6 +55,7 @@ class ParsedVersion:
     spec: BpmnProcessSpec
     subprocess_specs: dict[str, BpmnProcessSpec]
     forms: dict[str, Any]
+    has_timers: bool = False
 
 
 def read_package(folder: Path) -> Package:
@@ -88,7 +90,16 @@ def parse_package(package: Package) -> ParsedVersion:
     except ValidationException as exc:
         raise PackageError(f"process.bpmn: {exc}") from exc
     _check_user_tasks(spec, procedure, package.forms)
-    return ParsedVersion(package.content_hash, procedure, spec, subprocess_specs, package.forms)
+    return ParsedVersion(package.content_hash, procedure, spec, subprocess_specs, package.forms,
+                         has_timers=_has_timers(spec, subprocess_specs))
+
+
+def _has_timers(spec: BpmnProcessSpec, subprocess_specs: dict[str, BpmnProcessSpec]) -> bool:
+    return any(
+        isinstance(getattr(task_spec, "event_definition", None), TimerEventDefinition)
+        for process in (spec, *subprocess_specs.values())
+        for task_spec in process.task_specs.values()
+    )
 
 
 def _check_user_tasks(spec: BpmnProcessSpec, procedure: Procedure, forms: dict[str, Any]) -> None:

@@ -188,7 +188,7 @@ def complete(task_id: str) -> ResponseReturnValue:
     if not isinstance(data, dict):
         raise InvalidInput(N_("Send the form's values as {\"data\": {...}}."), {})
     result = tasks.complete_task(current_core(), _user(), task_id, data, now(), lang())
-    return jsonify(_dossier_json(dossiers.get_dossier(current_core(), result.code)))
+    return jsonify(_dossier_json(dossiers.get_dossier(current_core(), result.dossier_code)))
 
 
 @bp.get("/escalations")

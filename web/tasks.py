@@ -95,7 +95,7 @@ def complete(task_id: str) -> ResponseReturnValue:
         abort(403)
     data = coerce_form(detail.form or {}, request.form)
     try:
-        dossier = tasks.complete_task(core, current_officer(), task_id, data, now(), lang())
+        done = tasks.complete_task(core, current_officer(), task_id, data, now(), lang())
     except InvalidInput as exc:
         flash(_("The form has errors: correct the fields marked in red."), "danger")
         return _render_task(task_id, values=dict(request.form), errors=exc.fields, status=422)
@@ -104,5 +104,5 @@ def complete(task_id: str) -> ResponseReturnValue:
         if exc.code == "supplement_limit":
             return _render_task(task_id, values=dict(request.form), status=409)
         return redirect(url_for("tasks.index"))
-    flash(_("Task completed for dossier %(code)s.", code=dossier.code), "success")
+    flash(_("Task completed for dossier %(code)s.", code=done.dossier_code), "success")
     return redirect(url_for("tasks.index"))

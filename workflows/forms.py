@@ -53,9 +53,24 @@ def check_schema(schema: Mapping[str, Any]) -> None:
     Draft202012Validator.check_schema(schema)
 
 
+_VALIDATORS: dict[int, tuple[Mapping[str, Any], Draft202012Validator]] = {}
+
+
+def _validator(schema: Mapping[str, Any]) -> Draft202012Validator:
+    # Forms are parsed once per deployed version and never mutated: one validator each.
+    # The schema is kept alongside so that its id cannot be reused by another object.
+    cached = _VALIDATORS.get(id(schema))
+    if cached is None or cached[0] is not schema:
+        if len(_VALIDATORS) > 1000:  # schemas built per call would otherwise pile up
+            _VALIDATORS.clear()
+        cached = (schema, Draft202012Validator(schema, format_checker=FormatChecker()))
+        _VALIDATORS[id(schema)] = cached
+    return cached[1]
+
+
 def field_errors(schema: Mapping[str, Any], data: Any, lang: str = "vi") -> dict[str, str]:
     """Validate `data` against a form schema; return {field: message} in `lang` (empty if valid)."""
-    validator = Draft202012Validator(schema, format_checker=FormatChecker())
+    validator = _validator(schema)
     errors: dict[str, str] = {}
     for error in sorted(validator.iter_errors(data), key=lambda e: list(e.path)):
         for name, message in _describe(error, lang):

@@ -23,7 +23,7 @@ from engine.models import (
     ProcessInstance,
     Task,
 )
-from engine.projections import project, record
+from engine.projections import DossierState, event, project, write_events
 from workflows.codes import dossier_code
 from workflows.deadlines import appointment_at
 from workflows.forms import field_errors
@@ -86,10 +86,14 @@ def receive_dossier(core: Core, *, procedure_code: str, applicant: dict[str, Any
         session.add(instance)
         session.flush()
         dossier.instance_id = instance.id
-        record(session, dossier.id, "received", now, actor,
-               data={"channel": channel, "appointment_at": appointment.isoformat()})
-        project(session, core.runtime, core.calendar, parsed, dossier, instance.id, workflow,
-                now, actor)
+        session.flush()
+        events = [event(dossier.id, "received", now, actor,
+                        data={"channel": channel, "appointment_at": appointment.isoformat()})]
+        conn = session.connection()
+        project(conn, core.runtime, core.calendar, parsed, DossierState.of(dossier),
+                instance.id, workflow, now, actor, events, previous=set())
+        write_events(conn, events)
+        session.refresh(dossier)
         uow.commit()
     return dossier
 

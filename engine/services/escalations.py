@@ -15,12 +15,21 @@ from engine.models import (
     DueItem,
     Escalation,
     Procedure,
-    ProcedureVersion,
-    ProcessInstance,
     Task,
     User,
 )
-from engine.projections import DEADLINE, TIMER, project, record, save_state
+from engine.projections import (
+    DEADLINE,
+    DOSSIER_COLUMNS,
+    DOSSIERS,
+    INSTANCES,
+    TIMER,
+    DossierState,
+    event,
+    project,
+    save_state,
+    write_events,
+)
 from engine.runtime import Incident
 
 
@@ -117,23 +126,30 @@ def _escalate(session: Session, item: DueItem, now: datetime) -> bool:
         return False
     session.add(Escalation(dossier_id=task.dossier_id, task_id=task.id, level=item.level,
                            role=task.role, due_at=item.due_at, raised_at=now))
-    record(session, task.dossier_id, "escalated", now, None, task=task,
-           data={"level": item.level, "due_at": item.due_at.isoformat()})
+    write_events(session.connection(), [
+        event(task.dossier_id, "escalated", now, None, task.id, task.name,
+              {"level": item.level, "due_at": item.due_at.isoformat()})])
     return True
 
 
 def _fire_timers(core: Core, session: Session, item: DueItem, now: datetime,
                  result: PassResult) -> None:
-    instance = session.get_one(ProcessInstance, item.instance_id)
-    dossier = session.get_one(Dossier, item.dossier_id)
-    parsed = core.parsed_version(session.get_one(ProcedureVersion, instance.procedure_version_id))
+    conn = session.connection()
+    instance = conn.execute(select(INSTANCES.c.state, INSTANCES.c.revision,
+                                   INSTANCES.c.procedure_version_id)
+                            .where(INSTANCES.c.id == item.instance_id)).one()
+    dossier = DossierState.of(conn.execute(
+        select(*DOSSIER_COLUMNS).where(DOSSIERS.c.id == item.dossier_id)).one())
+    parsed = core.parsed_for(session, instance.procedure_version_id)
     workflow = core.runtime.restore(instance.state)
+    previous = {task.id for task in core.runtime.ready_tasks(workflow)}
     result.deserialized += 1
     core.runtime.fire_timers(workflow, now)
-    save_state(session, core.runtime, instance, workflow, now)
-    project(session, core.runtime, core.calendar, parsed, dossier, instance.id, workflow, now,
-            None)
-    record(session, dossier.id, "timer_fired", now, None, data={"timer": item.ref})
+    save_state(conn, core.runtime, item.instance_id, instance.revision, workflow, now)
+    events = [event(dossier.id, "timer_fired", now, None, data={"timer": item.ref})]
+    project(conn, core.runtime, core.calendar, parsed, dossier, item.instance_id, workflow,
+            now, None, events, previous)
+    write_events(conn, events)
     result.timers_fired += 1
 
 

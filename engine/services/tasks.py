@@ -6,13 +6,23 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from engine.bootstrap import Core
 from engine.errors import CHANGED_MEANWHILE, N_, Conflict, Forbidden, InvalidInput, NotFound
-from engine.models import Dossier, Procedure, ProcedureVersion, ProcessInstance, Task, User
-from engine.projections import project, record, save_state
+from engine.models import Dossier, Procedure, ProcedureVersion, Task, User
+from engine.projections import (
+    DOSSIER_COLUMNS,
+    DOSSIERS,
+    INSTANCES,
+    TASKS,
+    DossierState,
+    event,
+    project,
+    save_state,
+    write_events,
+)
 from engine.runtime import Incident, LoopLimitReached
 from workflows.forms import field_errors
 
@@ -36,6 +46,14 @@ class TaskDetail:
     dossier: Dossier
     procedure: Procedure
     form: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class Completion:
+    """What completing a task did to its dossier."""
+
+    dossier_code: str
+    status: int
 
 
 def _visible(user: User) -> Any:
@@ -73,35 +91,40 @@ def get_task(core: Core, user: User, task_id: str) -> TaskDetail:
                           form=version.forms.get(task.form_key) if task.form_key else None)
 
 
+def _check_access(user: User, role: str, department: str | None) -> None:
+    if role not in user.role_set or (department and department != user.department):
+        raise Forbidden(N_("This task belongs to another role or department."))
+
+
+def _check_open(state: str, claimed_by: int | None, user: User) -> None:
+    if state != "ready":
+        raise Conflict(N_("This task has already been completed. Reload your task list."),
+                       state=state)
+    if claimed_by is not None and claimed_by != user.id:
+        raise Conflict(N_("Another officer has claimed this task."))
+
+
 def _task_for(session: Session, user: User, task_id: str) -> Task:
     task = session.get(Task, task_id)
     if task is None:
         raise NotFound(N_("This task does not exist. Reload your task list."), task_id=task_id)
-    if task.role not in user.role_set or (task.department and task.department != user.department):
-        raise Forbidden(N_("This task belongs to another role or department."))
+    _check_access(user, task.role, task.department)
     return task
-
-
-def _check_open(task: Task, user: User) -> None:
-    if task.state != "ready":
-        raise Conflict(N_("This task has already been completed. Reload your task list."),
-                       state=task.state)
-    if task.claimed_by is not None and task.claimed_by != user.id:
-        raise Conflict(N_("Another officer has claimed this task."))
 
 
 def claim_task(core: Core, user: User, task_id: str, now: datetime) -> Task:
     """Make a ready task the user's own, so that colleagues no longer see it."""
     with core.uow() as uow:
         task = _task_for(uow.session, user, task_id)
-        _check_open(task, user)
+        _check_open(task.state, task.claimed_by, user)
         result = uow.session.execute(
             update(Task).where(Task.id == task_id, Task.state == "ready",
                                or_(Task.claimed_by.is_(None), Task.claimed_by == user.id))
             .values(claimed_by=user.id).execution_options(synchronize_session=False))
         if result.rowcount != 1:  # type: ignore[attr-defined]
             raise Conflict(N_("Another officer has claimed this task."))
-        record(uow.session, task.dossier_id, "claimed", now, user.username, task=task)
+        write_events(uow.session.connection(), [
+            event(task.dossier_id, "claimed", now, user.username, task.id, task.name)])
         uow.commit()
         uow.session.refresh(task)
         return task
@@ -111,31 +134,55 @@ def unclaim_task(core: Core, user: User, task_id: str, now: datetime) -> Task:
     """Give a claimed task back to the group."""
     with core.uow() as uow:
         task = _task_for(uow.session, user, task_id)
-        _check_open(task, user)
+        _check_open(task.state, task.claimed_by, user)
         task.claimed_by = None
-        record(uow.session, task.dossier_id, "unclaimed", now, user.username, task=task)
+        uow.session.flush()
+        write_events(uow.session.connection(), [
+            event(task.dossier_id, "unclaimed", now, user.username, task.id, task.name)])
         uow.commit()
         return task
 
 
+_FOR_COMPLETION = (
+    select(TASKS.c.id.label("task_id"), TASKS.c.role, TASKS.c.department, TASKS.c.state,
+           TASKS.c.claimed_by, TASKS.c.form_key, TASKS.c.name, TASKS.c.instance_id,
+           *DOSSIER_COLUMNS, DOSSIERS.c.procedure_version_id,
+           INSTANCES.c.state.label("workflow_state"), INSTANCES.c.revision)
+    .join(DOSSIERS, DOSSIERS.c.id == TASKS.c.dossier_id)
+    .join(INSTANCES, INSTANCES.c.id == TASKS.c.instance_id)
+    .where(TASKS.c.id == bindparam("task_id"))
+)
+_MARK_COMPLETED = (
+    update(TASKS).where(TASKS.c.id == bindparam("task_id"))
+    .values(state="completed", completed_at=bindparam("now"),
+            completed_by=bindparam("user_id"),
+            claimed_by=func.coalesce(TASKS.c.claimed_by, bindparam("user_id")))
+)
+
+
+def _load_for_completion(session: Session, task_id: str) -> Any:
+    row = session.connection().execute(_FOR_COMPLETION, {"task_id": task_id}).first()
+    if row is None:
+        raise NotFound(N_("This task does not exist. Reload your task list."), task_id=task_id)
+    return row
+
+
 def complete_task(core: Core, user: User, task_id: str, data: dict[str, Any], now: datetime,
-                  lang: str = "vi", expected_revision: int | None = None) -> Dossier:
+                  lang: str = "vi", expected_revision: int | None = None) -> Completion:
     """Complete a task with its form data and move the dossier to its next steps."""
     with core.uow() as uow:
-        session = uow.session
-        task = _task_for(session, user, task_id)
-        _check_open(task, user)
-        dossier = session.get_one(Dossier, task.dossier_id)
-        version = session.get_one(ProcedureVersion, dossier.procedure_version_id)
-        parsed = core.parsed_version(version)
-        form = parsed.forms.get(task.form_key) if task.form_key else None
+        row = _load_for_completion(uow.session, task_id)
+        _check_access(user, row.role, row.department)
+        _check_open(row.state, row.claimed_by, user)
+        parsed = core.parsed_for(uow.session, row.procedure_version_id)
+        form = parsed.forms.get(row.form_key) if row.form_key else None
         errors = field_errors(form, data, lang) if form else {}
         if errors:
             raise InvalidInput(N_("The form has errors: correct the fields marked."), errors)
-        instance = session.get_one(ProcessInstance, task.instance_id)
-        if expected_revision is not None and instance.revision != expected_revision:
+        if expected_revision is not None and row.revision != expected_revision:
             raise Conflict(CHANGED_MEANWHILE)
-        workflow = core.runtime.restore(instance.state)
+        workflow = core.runtime.restore(row.workflow_state)
+        previous = {task.id for task in core.runtime.ready_tasks(workflow)} - {task_id}
         try:
             core.runtime.complete(workflow, task_id, data, now)
         except KeyError as exc:
@@ -148,11 +195,15 @@ def complete_task(core: Core, user: User, task_id: str, data: dict[str, Any], no
             raise Conflict(N_("The procedure failed while running this step; the dossier is "
                               "unchanged. Report it to the process designer."),
                            detail=str(exc)) from exc
-        save_state(session, core.runtime, instance, workflow, now)
-        task.state, task.completed_at, task.completed_by = "completed", now, user.id
-        task.claimed_by = task.claimed_by or user.id
-        record(session, dossier.id, "completed", now, user.username, task=task, data=data)
-        project(session, core.runtime, core.calendar, parsed, dossier, instance.id, workflow,
-                now, user.username)
+        conn = uow.session.connection()
+        save_state(conn, core.runtime, row.instance_id, row.revision, workflow, now)
+        conn.execute(_MARK_COMPLETED, {"task_id": task_id, "now": now, "user_id": user.id})
+        dossier = DossierState.of(row)
+        events = [event(dossier.id, "completed", now, user.username, task_id, row.name, data)]
+        project(conn, core.runtime, core.calendar, parsed, dossier, row.instance_id, workflow,
+                now, user.username, events, previous)
+        write_events(conn, events)
         uow.commit()
-        return dossier
+        status = next((e["data"]["to"] for e in reversed(events)
+                       if e["kind"] == "status_changed"), dossier.status)
+        return Completion(dossier_code=dossier.code, status=status)
