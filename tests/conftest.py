@@ -50,16 +50,23 @@ def pg_engine() -> Iterator[Engine]:
         if os.environ.get("MOTCUA_REQUIRE_POSTGRES"):
             pytest.fail("TEST_DATABASE_URL is not set but PostgreSQL tests are required")
         pytest.skip("set TEST_DATABASE_URL=postgresql+psycopg://… to run the PostgreSQL tests")
-    engine = make_engine(PG_URL, pool_size=10)
+    # A schema of its own per test session, so that runs sharing the database never meet.
+    schema = f"motcua_test_{os.getpid()}"
     try:
-        with engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
+        admin = make_engine(PG_URL)
+        with admin.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+            conn.execute(text(f"CREATE SCHEMA {schema}"))
     except Exception as exc:  # noqa: BLE001 - any failure to reach it is the same failure
         pytest.fail(f"PostgreSQL at TEST_DATABASE_URL is unreachable: {exc}")
+    engine = make_engine(PG_URL, pool_size=10,
+                         connect_args={"options": f"-c search_path={schema}"})
     migrate.upgrade(engine)
     yield engine
     engine.dispose()
+    with admin.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+    admin.dispose()
 
 
 def _truncate(engine: Engine) -> None:
