@@ -9,6 +9,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     Date,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -210,3 +211,26 @@ class Event(Base):
     task_id: Mapped[str | None] = mapped_column(String(36))
     task_name: Mapped[str | None] = mapped_column(String(500))
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class DossierPause(Base):
+    """A time the dossier's clock stood still: waiting for a supplement or for fees."""
+
+    __tablename__ = "dossier_pause"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossier.id"), index=True)
+    reason: Mapped[str] = mapped_column(String(30))
+    started_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+    working_seconds: Mapped[float | None] = mapped_column(Float)
+
+
+class CalendarOverride(Base):
+    """An administrator's exception to the calendar: an extra day off or a working day."""
+
+    __tablename__ = "calendar_override"
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    working: Mapped[bool] = mapped_column(Boolean)
+    note: Mapped[str] = mapped_column(String(200), default="")
+    changed_by: Mapped[str] = mapped_column(String(64))
+    changed_at: Mapped[datetime]

@@ -15,11 +15,11 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from sqlalchemy import Connection, Table, bindparam, delete, insert, select, update
 
 from engine.errors import CHANGED_MEANWHILE, N_, Conflict
-from engine.models import Dossier, DueItem, Event, ProcessInstance, Task
+from engine.models import Dossier, DossierPause, DueItem, Event, ProcessInstance, Task
 from engine.runtime import ReadyTask, Runtime
 from engine.specs import ParsedVersion
 from workflows.calendar import WorkingCalendar
-from workflows.deadlines import classify_outcome, step_due_at
+from workflows.deadlines import classify_outcome, moved_appointment, step_due_at
 from workflows.statuses import DossierStatus, transition
 
 DEADLINE = "task_deadline"
@@ -29,6 +29,7 @@ DUE = cast(Table, DueItem.__table__)
 DOSSIERS = cast(Table, Dossier.__table__)
 INSTANCES = cast(Table, ProcessInstance.__table__)
 EVENTS = cast(Table, Event.__table__)
+PAUSES = cast(Table, DossierPause.__table__)
 
 
 # Statements of the hot path, built once: building a statement costs more than running it.
@@ -46,6 +47,28 @@ _SAVE_STATE = (
 _DROP_DEADLINES = delete(DUE).where(DUE.c.instance_id == bindparam("instance_id"),
                                     DUE.c.kind == DEADLINE,
                                     DUE.c.ref.not_in(bindparam("ready", expanding=True)))
+
+
+# While a dossier waits for the applicant, its clock stands still (DOMAIN.md, Pauses).
+PAUSING = {DossierStatus.SUPPLEMENT_REQUESTED: "supplement",
+           DossierStatus.AWAITING_FEES: "fees"}
+
+
+def _end_pause(conn: Connection, calendar: WorkingCalendar, dossier: DossierState,
+               now: datetime, events: list[dict[str, Any]], actor: str | None) -> datetime:
+    """Close the open pause and return the appointment moved by its working time."""
+    pause = conn.execute(select(PAUSES.c.id, PAUSES.c.started_at).where(
+        PAUSES.c.dossier_id == dossier.id, PAUSES.c.ended_at.is_(None))).first()
+    if pause is None:
+        return dossier.appointment_at
+    appointment, paused = moved_appointment(calendar, dossier.appointment_at,
+                                            pause.started_at, now)
+    conn.execute(update(PAUSES).where(PAUSES.c.id == pause.id)
+                 .values(ended_at=now, working_seconds=paused))
+    events.append(event(dossier.id, "resumed", now, actor, data={
+        "working_seconds": paused, "appointment_at": appointment.isoformat(),
+        "previous_appointment_at": dossier.appointment_at.isoformat()}))
+    return appointment
 
 
 class SupplementLimitReached(Conflict):
@@ -199,13 +222,21 @@ def _project_status(conn: Connection, calendar: WorkingCalendar, parsed: ParsedV
         transition(current, step)
         events.append(event(dossier.id, "status_changed", now, actor,
                             data={"from": int(current), "to": int(step)}))
+        if current in PAUSING and step not in PAUSING:
+            values["appointment_at"] = _end_pause(conn, calendar, dossier, now, events, actor)
+        if step in PAUSING and current not in PAUSING:
+            conn.execute(insert(PAUSES).values(dossier_id=dossier.id, reason=PAUSING[step],
+                                               started_at=now))
+            events.append(event(dossier.id, "paused", now, actor,
+                                data={"reason": PAUSING[step]}))
         current = step
         if step == DossierStatus.SUPPLEMENT_REQUESTED:
             values["supplement_rounds"] = dossier.supplement_rounds + 1
         if step == DossierStatus.RESOLVED and dossier.resolved_at is None:
             values["resolved_at"] = now
-            values["outcome"] = classify_outcome(now, dossier.appointment_at,
-                                                 calendar.hours.timezone).value
+            values["outcome"] = classify_outcome(
+                now, values.get("appointment_at", dossier.appointment_at),
+                calendar.hours.timezone).value
         if step == DossierStatus.RESULT_RETURNED:
             values["returned_at"] = now
     conn.execute(update(DOSSIERS).where(DOSSIERS.c.id == dossier.id)

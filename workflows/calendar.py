@@ -27,7 +27,8 @@ class OfficeHours:
     afternoon_start: time = time(13, 30)
     afternoon_end: time = time(17, 0)
     timezone: str = "Asia/Ho_Chi_Minh"
-    cutoff: time | None = None  # Reserved: receipt cut-off time (e.g. 15:00), not applied yet.
+    # Dossiers received at or after the cut-off start counting the next working morning.
+    cutoff: time | None = time(15, 0)
 
     def __post_init__(self) -> None:
         """Reject sessions that overlap or run backwards, and unknown time zones."""
@@ -84,6 +85,25 @@ class WorkingCalendar:
                 if moment < end:
                     return moment
         return self._bounds((self.next_working_day(day), 0))[0]
+
+    def receipt_start(self, moment: datetime) -> datetime:
+        """When the clock of a dossier received at `moment` starts (the cut-off applies)."""
+        local = _as_utc(moment).astimezone(self.zone)
+        cutoff = self.hours.cutoff
+        if cutoff is not None and self.is_working_day(local.date()) and local.time() >= cutoff:
+            return self._bounds((self.next_working_day(local.date()), 0))[0]
+        return self.start_of_work(moment)
+
+    def add_working_seconds(self, start: datetime, seconds: float) -> datetime:
+        """The instant `seconds` of office hours after work starts on `start`."""
+        moment = self.start_of_work(start)
+        remaining = timedelta(seconds=seconds)
+        slot = self._slot_of(moment)
+        while remaining >= self._bounds(slot)[1] - moment:
+            remaining -= self._bounds(slot)[1] - moment
+            slot = self._advance(slot, 1)
+            moment = self._bounds(slot)[0]
+        return moment + remaining
 
     def add_working_days(self, start: datetime, days: float) -> datetime:
         """The instant `days` working days (a multiple of 0.5) after work starts on `start`."""

@@ -26,8 +26,18 @@ class Standing(StrEnum):
 
 def appointment_at(calendar: WorkingCalendar, received_at: datetime,
                    committed_working_days: float) -> datetime:
-    """The appointment date promised on the receipt: receipt + the committed time."""
-    return calendar.add_working_days(received_at, committed_working_days)
+    """The appointment date promised on the receipt: receipt + the committed time.
+
+    A dossier received after the afternoon cut-off counts from the next working morning.
+    """
+    return calendar.add_working_days(calendar.receipt_start(received_at), committed_working_days)
+
+
+def moved_appointment(calendar: WorkingCalendar, appointment: datetime,
+                      paused_from: datetime, paused_to: datetime) -> tuple[datetime, float]:
+    """The appointment moved by the working time of a pause, and that working time (s)."""
+    paused = calendar.working_seconds_between(paused_from, paused_to)
+    return calendar.add_working_seconds(appointment, paused), paused
 
 
 def step_due_at(calendar: WorkingCalendar, ready_at: datetime, sla_working_days: float) -> datetime:

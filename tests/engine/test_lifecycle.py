@@ -144,3 +144,30 @@ def test_each_save_bumps_the_revision_and_records_growth(core: Core) -> None:
     assert instance.task_count > 5 and instance.depth > 3
     assert b'"spec_hash"' in instance.state and b'"task_specs"' not in instance.state
     assert events >= 3
+
+
+def test_a_supplement_request_pauses_the_clock_and_moves_the_appointment(core: Core) -> None:
+    dossier = receive(core, MONDAY_9AM)  # appointment Friday 4/12 09:00
+    complete(core, dossier.code, "check_records", at(23, 10),
+             step_data("check_records", "2026-11-23", complete=False))
+    # The applicant brings the documents two working days later (24/11 is a holiday):
+    # 23/11 10:00 → 26/11 10:00 is 15 working hours (two working days), so the appointment
+    # moves from Friday 4/12 09:00 to Tuesday 8/12 09:00.
+    complete(core, dossier.code, "receive_supplement", at(26, 10))
+    detail = dossiers.get_dossier(core, dossier.code)
+    assert detail.dossier.original_appointment_at == at(4, 9, month=12)
+    assert detail.dossier.appointment_at == at(8, 9, month=12)
+    kinds = [e.kind for e in detail.events]
+    assert kinds.count("paused") == 1 and kinds.count("resumed") == 1
+    from engine.models import DossierPause
+
+    with core.uow() as uow:
+        [pause] = uow.session.query(DossierPause).filter_by(dossier_id=dossier.id).all()
+    assert (pause.reason, pause.working_seconds) == ("supplement", 15 * 3600)
+    assert (pause.started_at, pause.ended_at) == (at(23, 10), at(26, 10))
+
+
+def test_a_dossier_received_after_the_cut_off_counts_from_the_next_morning(core: Core) -> None:
+    dossier = receive(core, at(23, 15, 30))
+    # Counted from Wednesday 25/11 07:30 (after the cut-off; 24/11 is a holiday).
+    assert dossier.appointment_at == at(7, 7, 30, month=12)

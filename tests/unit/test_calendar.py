@@ -219,3 +219,28 @@ def test_whole_days_span_whole_days_of_office_hours(start: datetime, days: int) 
     begin = CALENDAR.start_of_work(start)
     end = CALENDAR.add_working_days(start, days)
     assert CALENDAR.working_seconds_between(begin, end) == pytest.approx(days * 7.5 * 3600)
+
+
+def test_a_dossier_received_after_the_cut_off_counts_from_the_next_morning() -> None:
+    calendar = WorkingCalendar()
+    hanoi = ZoneInfo("Asia/Ho_Chi_Minh")
+    before = datetime(2026, 11, 23, 14, 59, tzinfo=hanoi)
+    after = datetime(2026, 11, 23, 15, 0, tzinfo=hanoi)
+    assert calendar.receipt_start(before) == before.astimezone(UTC)
+    # 24/11/2026 is Vietnam Cultural Day: the next working morning is Wednesday's.
+    assert calendar.receipt_start(after) == datetime(2026, 11, 25, 7, 30, tzinfo=hanoi)
+
+
+def test_adding_working_seconds_crosses_lunch_nights_and_holidays() -> None:
+    calendar = WorkingCalendar()
+    hanoi = ZoneInfo("Asia/Ho_Chi_Minh")
+    start = datetime(2026, 11, 23, 11, 0, tzinfo=hanoi)
+    assert calendar.add_working_seconds(start, 1800) == datetime(2026, 11, 23, 13, 30,
+                                                                 tzinfo=hanoi)
+    assert calendar.add_working_seconds(start, 3600) == datetime(2026, 11, 23, 14, 0,
+                                                                 tzinfo=hanoi)
+    # One working day (7.5 h) later, skipping the holiday on 24/11.
+    assert calendar.add_working_seconds(start, 7.5 * 3600) == datetime(2026, 11, 25, 11, 0,
+                                                                       tzinfo=hanoi)
+    assert calendar.working_seconds_between(start, calendar.add_working_seconds(
+        start, 12345)) == 12345
