@@ -21,6 +21,7 @@ USERS = [
     ("specialist", "Trần Văn Minh", ["specialist"], None),
     ("head", "Lê Thị Hồng", ["head"], None),
     ("leader", "Phạm Quốc Hùng", ["leader"], None),
+    ("clerk", "Bùi Thị Ngọc", ["clerk"], None),
     ("supervisor", "Hoàng Văn Nam", ["supervisor"], None),
     ("designer", "Võ Thị Mai", ["designer"], None),
     ("admin", "Đặng Minh Tuấn", ["admin"], None),

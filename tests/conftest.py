@@ -24,7 +24,8 @@ CATALOGUE = Path(__file__).resolve().parent.parent / "bpmn"
 HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
 # A Monday morning in office hours, far from any holiday.
 MONDAY_9AM = datetime(2026, 11, 23, 9, 0, tzinfo=HANOI)
-ROLES = ("reception", "specialist", "head", "leader", "supervisor", "designer", "admin")
+ROLES = ("reception", "specialist", "head", "leader", "clerk", "supervisor", "designer",
+         "admin")
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
 
 

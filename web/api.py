@@ -22,12 +22,12 @@ from engine.errors import (
 from engine.models import Task, User
 from engine.services import accounts, catalogue, dossiers, escalations, tasks
 from web import current_core, lang, now, translate
+from web.auth import OFFICER_ROLES
 from web.openapi import openapi_document
 from workflows.procedure import procedure_from_dict
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 F = TypeVar("F", bound=Callable[..., Any])
-OFFICER_ROLES = {"reception", "specialist", "head", "leader"}
 _STATUS = {NotFound: 404, Forbidden: 403, Conflict: 409, InvalidInput: 422, Unauthenticated: 401}
 
 

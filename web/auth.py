@@ -18,6 +18,8 @@ from engine.services import accounts
 from web import current_core, translate
 
 bp = Blueprint("auth", __name__)
+# Roles that work on tasks; lanes of procedures map to these (procedure.toml).
+OFFICER_ROLES = ("reception", "specialist", "head", "leader", "clerk")
 login_manager = LoginManager()
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -9,12 +9,12 @@ from flask_babel import gettext as _
 from engine.errors import InvalidInput, NotFound
 from engine.services import catalogue, dossiers
 from web import current_core, lang, now
-from web.auth import current_officer, role_required
+from web.auth import OFFICER_ROLES, current_officer, role_required
 from web.views import localtime
 from workflows.intake import APPLICANT_SCHEMA, CHANNEL_TITLES
 
 bp = Blueprint("reception", __name__, url_prefix="/dossiers")
-STAFF = ("reception", "specialist", "head", "leader", "supervisor")
+STAFF = (*OFFICER_ROLES, "supervisor")
 
 
 @bp.get("/")

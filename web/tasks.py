@@ -9,11 +9,10 @@ from flask_babel import gettext as _
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
 from engine.services import dossiers, tasks
 from web import current_core, lang, now, translate
-from web.auth import current_officer, role_required
+from web.auth import OFFICER_ROLES, current_officer, role_required
 from workflows.forms import FORM_ERROR_KEY, coerce_form
 
 bp = Blueprint("tasks", __name__)
-OFFICER_ROLES = ("reception", "specialist", "head", "leader")
 
 
 @bp.get("/")

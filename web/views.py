@@ -12,6 +12,7 @@ from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 
 from web import lang, now
+from web.auth import OFFICER_ROLES
 from workflows.forms import label
 from workflows.intake import CHANNEL_TITLES, Channel
 from workflows.statuses import DossierStatus
@@ -47,6 +48,7 @@ ROLE_LABELS = {
     "specialist": lazy_gettext("Specialist"),
     "head": lazy_gettext("Department head"),
     "leader": lazy_gettext("Leader"),
+    "clerk": lazy_gettext("Clerk"),
     "supervisor": lazy_gettext("Supervisor"),
     "designer": lazy_gettext("Process designer"),
     "admin": lazy_gettext("Administrator"),
@@ -76,6 +78,7 @@ def has_role(*roles: str) -> bool:
 def _template_globals() -> dict[str, Any]:
     return {
         "has_role": has_role,
+        "is_officer": lambda: has_role(*OFFICER_ROLES),
         "status_label": lambda code: STATUS_LABELS.get(DossierStatus(code), str(code)),
         "outcome_label": lambda code: OUTCOME_LABELS.get(code or "", ""),
         "event_label": lambda kind: EVENT_LABELS.get(kind, kind),

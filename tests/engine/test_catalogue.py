@@ -15,7 +15,7 @@ from engine.bootstrap import Core
 from engine.models import Task, User
 from engine.services import dossiers, tasks
 from engine.specs import parse_package, read_package, user_task_properties
-from tests.conftest import CATALOGUE, MONDAY_9AM, password_hash
+from tests.conftest import CATALOGUE, MONDAY_9AM
 from workflows.forms import check_schema, field_errors
 from workflows.statuses import DossierStatus
 
@@ -131,11 +131,7 @@ Step = tuple[str, dict[str, Any]]
 
 @pytest.fixture
 def clerk_core(core: Core) -> Core:
-    """The core with a clerk (văn thư), who registers and issues internal documents."""
-    with core.uow() as uow:
-        uow.session.add(User(username="clerk", password_hash=password_hash(), full_name="Clerk",
-                             roles="clerk", active=True))
-        uow.commit()
+    """The core, whose users include a clerk (văn thư), who registers and issues documents."""
     return core
 
 
