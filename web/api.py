@@ -21,6 +21,7 @@ from engine.errors import (
 )
 from engine.models import Task, User
 from engine.services import accounts, catalogue, dossiers, escalations, tasks
+from engine.services.tracking import tracking_sheet
 from web import current_core, lang, now, translate
 from web.auth import OFFICER_ROLES
 from web.openapi import openapi_document
@@ -153,6 +154,28 @@ def _dossier_json(detail: dossiers.DossierDetail) -> dict[str, Any]:
 def dossier(code: str) -> ResponseReturnValue:
     """A dossier with its open tasks and history."""
     return jsonify(_dossier_json(dossiers.get_dossier(current_core(), code)))
+
+
+@bp.get("/dossiers/<code>/tracking")
+@token_required("reception", "specialist", "head", "leader", "clerk", "supervisor")
+def dossier_tracking(code: str) -> ResponseReturnValue:
+    """The dossier's tracking sheet: every hand-off with its deadline and result."""
+    sheet = tracking_sheet(current_core(), code, now())
+    d = sheet.dossier
+    return jsonify({
+        "code": d.code, "procedure": sheet.procedure.code, "received_at": _iso(d.received_at),
+        "received_by": sheet.received_by,
+        "original_appointment_at": _iso(d.original_appointment_at),
+        "appointment_at": _iso(d.appointment_at), "resolved_at": _iso(d.resolved_at),
+        "outcome": d.outcome,
+        "handoffs": [{"step": h.step, "role": h.role, "handed_by": h.handed_by,
+                      "handed_at": _iso(h.handed_at), "due_at": _iso(h.due_at),
+                      "done_by": h.done_by, "done_at": _iso(h.done_at), "state": h.state,
+                      "result": h.result} for h in sheet.handoffs],
+        "pauses": [{"reason": p.reason, "started_at": _iso(p.started_at),
+                    "ended_at": _iso(p.ended_at), "working_seconds": p.working_seconds}
+                   for p in sheet.pauses],
+    })
 
 
 @bp.get("/tasks")

@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 
 from engine.errors import InvalidInput, NotFound
 from engine.services import catalogue, dossiers
+from engine.services.tracking import tracking_sheet
 from web import current_core, lang, now
 from web.auth import OFFICER_ROLES, current_officer, role_required
 from web.views import localtime
@@ -53,6 +54,20 @@ def receive() -> ResponseReturnValue:
     return render_template("reception/new.html", procedures=procedures, values=values,
                            errors=errors, schema=APPLICANT_SCHEMA, channels=CHANNEL_TITLES,
                            ), 422 if errors else 200
+
+
+@bp.get("/<code>/tracking")
+@role_required(*STAFF)
+def tracking(code: str) -> ResponseReturnValue:
+    """The dossier's tracking sheet; ?print=1 gives the printable form."""
+    try:
+        sheet = tracking_sheet(current_core(), code, now())
+    except NotFound:
+        abort(404)
+    template = "reception/tracking_print.html" if request.args.get("print") else \
+        "reception/tracking.html"
+    return render_template(template, sheet=sheet,
+                           agency=current_core().settings.agency_name)
 
 
 @bp.get("/<code>")

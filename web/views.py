@@ -33,6 +33,12 @@ OUTCOME_LABELS = {
     "early": lazy_gettext("Early"),
     "on_time": lazy_gettext("On time"),
     "late": lazy_gettext("Late"),
+    "within_deadline": lazy_gettext("Within deadline"),
+    "overdue": lazy_gettext("Overdue"),
+}
+PAUSE_LABELS = {
+    "supplement": lazy_gettext("Waiting for a supplement"),
+    "fees": lazy_gettext("Waiting for fees"),
 }
 EVENT_LABELS = {
     "received": lazy_gettext("Dossier received"),
@@ -41,6 +47,8 @@ EVENT_LABELS = {
     "completed": lazy_gettext("Task completed"),
     "escalated": lazy_gettext("Deadline passed: escalated"),
     "status_changed": lazy_gettext("Status changed"),
+    "paused": lazy_gettext("Clock stopped"),
+    "resumed": lazy_gettext("Clock restarted; appointment date moved"),
     "timer_fired": lazy_gettext("Timer fired"),
 }
 ROLE_LABELS = {
@@ -81,6 +89,7 @@ def _template_globals() -> dict[str, Any]:
         "is_officer": lambda: has_role(*OFFICER_ROLES),
         "status_label": lambda code: STATUS_LABELS.get(DossierStatus(code), str(code)),
         "outcome_label": lambda code: OUTCOME_LABELS.get(code or "", ""),
+        "pause_label": lambda code: PAUSE_LABELS.get(code, code),
         "event_label": lambda kind: EVENT_LABELS.get(kind, kind),
         "role_label": lambda role: ROLE_LABELS.get(role, role),
         "channel_label": lambda code: CHANNEL_TITLES[Channel(code)][1 if lang() == "en" else 0],

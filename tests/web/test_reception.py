@@ -42,3 +42,20 @@ def test_only_reception_may_receive(client: FlaskClient, auth: Auth) -> None:
 def test_an_unknown_dossier_is_a_404_page(client: FlaskClient, auth: Auth) -> None:
     auth.login("reception")
     assert client.get("/dossiers/000-000000-0000").status_code == 404
+
+
+def test_the_tracking_sheet_agrees_with_the_receipt_in_page_print_and_json(
+        client: FlaskClient, auth: Auth) -> None:
+    auth.login("reception")
+    code = auth.post("/dossiers/new", APPLICANT).headers["Location"].rsplit("/", 1)[1]  # type: ignore[attr-defined]
+    page = client.get(f"/dossiers/{code}/tracking").get_data(as_text=True)
+    assert "04/12/2026 09:00" in page and "27/11/2026 09:00" in page  # appointment, step due
+    printable = client.get(f"/dossiers/{code}/tracking?print=1").get_data(as_text=True)
+    assert code in printable and "navbar" not in printable
+    token = client.post("/api/v1/auth/token", json={"username": "reception", "password": "pw"})
+    sheet = client.get(f"/api/v1/dossiers/{code}/tracking", headers={
+        "Authorization": f"Bearer {token.get_json()['token']}"}).get_json()
+    assert sheet["appointment_at"] == "2026-12-04T02:00:00+00:00"
+    [handoff] = sheet["handoffs"]
+    assert handoff["due_at"] == "2026-11-27T02:00:00+00:00"
+    assert handoff["result"] == "within_deadline"
