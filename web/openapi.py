@@ -159,6 +159,11 @@ def openapi_document() -> dict[str, Any]:
                     ],
                 }
             },
+            "/dossiers/{code}/tracking": {"get": {
+                **_op("The dossier's tracking sheet: every hand-off, its deadline and result",
+                      {"type": "object"}, 401, 403, 404),
+                "parameters": [{"name": "code", "in": "path", "required": True,
+                                "schema": {"type": "string"}}]}},
             "/tasks": {
                 "get": _op(
                     "The caller's actionable tasks",
