@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from sqlalchemy import Engine, select
@@ -10,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from engine.db import make_engine, make_session_factory
 from engine.errors import NotFound
-from engine.models import ProcedureVersion
+from engine.models import CalendarOverride, ProcedureVersion
 from engine.runtime import Runtime
 from engine.serializer import LeanSerializer
 from engine.specs import Package, ParsedVersion, SpecCache
@@ -41,6 +42,23 @@ class Core:
     runtime: Runtime
     calendar: WorkingCalendar
     version_hashes: dict[int, str] = field(default_factory=dict)
+    _calendars: dict[frozenset[tuple[date, bool]], WorkingCalendar] = field(
+        default_factory=dict)
+
+    def calendar_for(self, session: Session) -> WorkingCalendar:
+        """The working calendar with the administrator's overrides as the database has them."""
+        overrides = frozenset((day, working) for day, working in session.execute(
+            select(CalendarOverride.day, CalendarOverride.working)))
+        calendar = self._calendars.get(overrides)
+        if calendar is None:
+            if len(self._calendars) > 16:  # old override sets are not needed any more
+                self._calendars.clear()
+            calendar = WorkingCalendar(
+                self.settings.hours,
+                days_off=[day for day, working in overrides if not working],
+                working_days=[day for day, working in overrides if working])
+            self._calendars[overrides] = calendar
+        return calendar
 
     def uow(self) -> UnitOfWork:
         """A new unit of work on this core's database."""

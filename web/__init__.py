@@ -62,13 +62,14 @@ def create_app(test_config: Mapping[str, Any] | None = None, core: Core | None =
     babel.init_app(app, locale_selector=_locale)
     csrf.init_app(app)
 
-    from web import api, auth, reception, supervise, tasks, views
+    from web import admin, api, auth, reception, supervise, tasks, views
 
     auth.init_app(app)
     app.register_blueprint(auth.bp)
     app.register_blueprint(tasks.bp)
     app.register_blueprint(reception.bp)
     app.register_blueprint(supervise.bp)
+    app.register_blueprint(admin.bp)
     app.register_blueprint(api.bp)
     csrf.exempt(api.bp)
     views.init_app(app)

@@ -20,8 +20,11 @@ bp = Blueprint("tasks", __name__)
 def index() -> ResponseReturnValue:
     """The tasks the officer may work on, most urgent first."""
     user = current_officer()
-    if not set(OFFICER_ROLES) & user.role_set and "supervisor" in user.role_set:
-        return redirect(url_for("supervise.index"))
+    if not set(OFFICER_ROLES) & user.role_set:
+        if "supervisor" in user.role_set:
+            return redirect(url_for("supervise.index"))
+        if "admin" in user.role_set:
+            return redirect(url_for("admin.calendar"))
     rows = tasks.list_tasks(current_core(), user)
     return render_template("tasks/index.html", rows=rows, user=user)
 

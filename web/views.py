@@ -50,6 +50,7 @@ EVENT_LABELS = {
     "paused": lazy_gettext("Clock stopped"),
     "resumed": lazy_gettext("Clock restarted; appointment date moved"),
     "timer_fired": lazy_gettext("Timer fired"),
+    "calendar_changed": lazy_gettext("Calendar changed"),
 }
 ROLE_LABELS = {
     "reception": lazy_gettext("Reception"),

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -61,8 +60,9 @@ def receive_dossier(core: Core, *, procedure_code: str, applicant: dict[str, Any
                               "catalogue."), code=procedure_code)
         version = session.get_one(ProcedureVersion, procedure.latest_version_id)
         parsed = core.parsed_version(version)
-        local_day = now.astimezone(ZoneInfo(core.calendar.hours.timezone)).date()
-        appointment = appointment_at(core.calendar, now, parsed.procedure.committed_working_days)
+        calendar = core.calendar_for(session)
+        local_day = now.astimezone(calendar.zone).date()
+        appointment = appointment_at(calendar, now, parsed.procedure.committed_working_days)
         dossier = Dossier(
             code=dossier_code(core.settings.agency_code, local_day,
                               _next_sequence(session, core.settings.agency_code, local_day)),
@@ -90,7 +90,7 @@ def receive_dossier(core: Core, *, procedure_code: str, applicant: dict[str, Any
         events = [event(dossier.id, "received", now, actor,
                         data={"channel": channel, "appointment_at": appointment.isoformat()})]
         conn = session.connection()
-        project(conn, core.runtime, core.calendar, parsed, DossierState.of(dossier),
+        project(conn, core.runtime, calendar, parsed, DossierState.of(dossier),
                 instance.id, workflow, now, actor, events, previous=set())
         write_events(conn, events)
         session.refresh(dossier)

@@ -147,8 +147,8 @@ def _fire_timers(core: Core, session: Session, item: DueItem, now: datetime,
     core.runtime.fire_timers(workflow, now)
     save_state(conn, core.runtime, item.instance_id, instance.revision, workflow, now)
     events = [event(dossier.id, "timer_fired", now, None, data={"timer": item.ref})]
-    project(conn, core.runtime, core.calendar, parsed, dossier, item.instance_id, workflow,
-            now, None, events, previous)
+    project(conn, core.runtime, core.calendar_for(session), parsed, dossier, item.instance_id,
+            workflow, now, None, events, previous)
     write_events(conn, events)
     result.timers_fired += 1
 

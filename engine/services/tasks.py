@@ -200,8 +200,8 @@ def complete_task(core: Core, user: User, task_id: str, data: dict[str, Any], no
         conn.execute(_MARK_COMPLETED, {"task_id": task_id, "now": now, "user_id": user.id})
         dossier = DossierState.of(row)
         events = [event(dossier.id, "completed", now, user.username, task_id, row.name, data)]
-        project(conn, core.runtime, core.calendar, parsed, dossier, row.instance_id, workflow,
-                now, user.username, events, previous)
+        project(conn, core.runtime, core.calendar_for(uow.session), parsed, dossier,
+                row.instance_id, workflow, now, user.username, events, previous)
         write_events(conn, events)
         uow.commit()
         status = next((e["data"]["to"] for e in reversed(events)

@@ -41,7 +41,7 @@ class TrackingSheet:
 
 def tracking_sheet(core: Core, code: str, now: datetime) -> TrackingSheet:
     """The tracking sheet of the dossier with this code, as it stands at `now`."""
-    timezone = core.calendar.hours.timezone
+    timezone = core.settings.hours.timezone
     with core.uow() as uow:
         session = uow.session
         dossier = session.scalars(select(Dossier).where(Dossier.code == code)).first()
