@@ -20,7 +20,7 @@ from engine.runtime import ReadyTask, Runtime
 from engine.specs import ParsedVersion
 from workflows.calendar import WorkingCalendar
 from workflows.deadlines import classify_outcome, moved_appointment, step_due_at
-from workflows.statuses import DossierStatus, transition
+from workflows.statuses import DossierStatus, InvalidTransition, transition
 
 DEADLINE = "task_deadline"
 TIMER = "timer"
@@ -129,15 +129,18 @@ def save_state(conn: Connection, runtime: Runtime, instance_id: int, revision: i
 def project(conn: Connection, runtime: Runtime, calendar: WorkingCalendar,
             parsed: ParsedVersion, dossier: DossierState, instance_id: int,
             workflow: BpmnWorkflow, now: datetime, actor: str | None,
-            events: list[dict[str, Any]], previous: set[str]) -> None:
+            events: list[dict[str, Any]], previous: set[str],
+            clock_start: datetime | None = None) -> None:
     """Rewrite the task, due_item and dossier rows of one instance; append events.
 
     `previous` holds the ids of the user tasks that were ready before this change and are
     still projected as ready (the one just completed excluded): the projections are written
-    with every save, so the workflow itself tells what the table holds.
+    with every save, so the workflow itself tells what the table holds. New steps' deadlines
+    count from `clock_start` (the receipt's start, after the cut-off) or else from `now`.
     """
     ready = runtime.ready_tasks(workflow)
-    _project_tasks(conn, calendar, parsed, dossier, instance_id, ready, now, previous)
+    _project_tasks(conn, calendar, parsed, dossier, instance_id, ready, now, previous,
+                   clock_start or now)
     if parsed.has_timers:
         _project_timers(conn, runtime, dossier, instance_id, workflow)
     _project_status(conn, calendar, parsed, dossier, workflow, ready, now, actor, events)
@@ -145,7 +148,7 @@ def project(conn: Connection, runtime: Runtime, calendar: WorkingCalendar,
 
 def _project_tasks(conn: Connection, calendar: WorkingCalendar, parsed: ParsedVersion,
                    dossier: DossierState, instance_id: int, ready: list[ReadyTask],
-                   now: datetime, existing: set[str]) -> None:
+                   now: datetime, existing: set[str], clock_start: datetime) -> None:
     ready_ids = [task.id for task in ready]
     gone = existing.difference(ready_ids)
     if gone:
@@ -160,7 +163,7 @@ def _project_tasks(conn: Connection, calendar: WorkingCalendar, parsed: ParsedVe
             continue
         lane = parsed.procedure.lanes.get(task.lane or "")
         sla = task.properties.get("slaWorkingDays")
-        due_at = step_due_at(calendar, now, float(sla)) if sla else None
+        due_at = step_due_at(calendar, clock_start, float(sla)) if sla else None
         rows.append({"id": task.id, "dossier_id": dossier.id, "instance_id": instance_id,
                      "bpmn_id": task.bpmn_id, "name": task.name, "lane": task.lane,
                      "role": lane.role if lane else "",
@@ -219,7 +222,12 @@ def _project_status(conn: Connection, calendar: WorkingCalendar, parsed: ParsedV
         steps = [DossierStatus.RESOLVED, target]
     values: dict[str, Any] = {}
     for step in steps:
-        transition(current, step)
+        try:
+            transition(current, step)
+        except InvalidTransition as exc:
+            raise Conflict(N_("The procedure would move the dossier from status %(current)s "
+                              "to %(target)s, which is not allowed. Report it to the process "
+                              "designer."), current=int(current), target=int(step)) from exc
         events.append(event(dossier.id, "status_changed", now, actor,
                             data={"from": int(current), "to": int(step)}))
         if current in PAUSING and step not in PAUSING:

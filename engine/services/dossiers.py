@@ -91,7 +91,8 @@ def receive_dossier(core: Core, *, procedure_code: str, applicant: dict[str, Any
                         data={"channel": channel, "appointment_at": appointment.isoformat()})]
         conn = session.connection()
         project(conn, core.runtime, calendar, parsed, DossierState.of(dossier),
-                instance.id, workflow, now, actor, events, previous=set())
+                instance.id, workflow, now, actor, events, previous=set(),
+                clock_start=calendar.receipt_start(now))
         write_events(conn, events)
         session.refresh(dossier)
         uow.commit()

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask.testing import FlaskClient
 
-from tests.web.conftest import Auth
+from tests.conftest import HANOI
+from tests.web.conftest import Auth, Clock
 
 APPLICANT = {"procedure": "judicial_record_certificate", "channel": "in_person",
              "name": "Nguyễn Văn An", "id_number": "001089012345", "phone": "0912345678",
@@ -59,3 +62,18 @@ def test_the_tracking_sheet_agrees_with_the_receipt_in_page_print_and_json(
     [handoff] = sheet["handoffs"]
     assert handoff["due_at"] == "2026-11-27T02:00:00+00:00"
     assert handoff["result"] == "within_deadline"
+
+
+def test_receipt_tasklist_and_tracking_sheet_agree_across_tet(
+        client: FlaskClient, auth: Auth, clock: Clock) -> None:
+    clock.now = datetime(2027, 2, 3, 15, 30, tzinfo=HANOI)  # after the cut-off, eve of Tết
+    auth.login("reception")
+    location = auth.post("/dossiers/new", APPLICANT).headers["Location"]  # type: ignore[attr-defined]
+    code = location.rsplit("/", 1)[1]
+    assert "23/02/2027 07:30" in client.get(location).get_data(as_text=True)
+    tracking = client.get(f"/dossiers/{code}/tracking").get_data(as_text=True)
+    assert "23/02/2027 07:30" in tracking and "16/02/2027 07:30" in tracking
+    auth.post("/logout", {}, page="/")
+    auth.login("specialist")
+    tasks = client.get("/").get_data(as_text=True)
+    assert "16/02/2027 07:30" in tasks and "23/02/2027 07:30" in tasks
