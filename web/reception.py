@@ -12,7 +12,7 @@ from engine.services.tracking import tracking_sheet
 from web import current_core, lang, now
 from web.auth import OFFICER_ROLES, current_officer, role_required
 from web.views import localtime
-from workflows.intake import APPLICANT_SCHEMA, CHANNEL_TITLES
+from workflows.intake import CHANNEL_TITLES, intake_schema
 
 bp = Blueprint("reception", __name__, url_prefix="/dossiers")
 STAFF = (*OFFICER_ROLES, "supervisor")
@@ -26,17 +26,20 @@ def index() -> ResponseReturnValue:
 
 
 @bp.route("/new", methods=["GET", "POST"])
-@role_required("reception")
+@role_required("reception", "clerk")
 def receive() -> ResponseReturnValue:
-    """Receive a new dossier from an applicant."""
+    """Receive a new dossier: choose its procedure, then record its applicant."""
     core = current_core()
     procedures = catalogue.list_procedures(core)
+    code = request.values.get("procedure") or (procedures[0][0].code if procedures else "")
+    chosen = next(((p, v) for p, v in procedures if p.code == code), None)
+    schema = intake_schema(chosen[1].meta.get("applicant_kind", "person") if chosen else "")
     values: dict[str, str] = {}
     errors: dict[str, str] = {}
     if request.method == "POST":
         values = {key: request.form.get(key, "").strip() for key in
-                  (*APPLICANT_SCHEMA["properties"], "procedure", "channel")}
-        applicant = {key: values[key] for key in APPLICANT_SCHEMA["properties"] if values[key]}
+                  (*schema["properties"], "procedure", "channel")}
+        applicant = {key: values[key] for key in schema["properties"] if values[key]}
         try:
             dossier = dossiers.receive_dossier(
                 core, procedure_code=values["procedure"], applicant=applicant,
@@ -51,9 +54,9 @@ def receive() -> ResponseReturnValue:
                     code=dossier.code, date=localtime(dossier.appointment_at)), "success")
             return redirect(url_for("reception.show", code=dossier.code))
         flash(_("The dossier was not received: correct the fields marked in red."), "danger")
-    return render_template("reception/new.html", procedures=procedures, values=values,
-                           errors=errors, schema=APPLICANT_SCHEMA, channels=CHANNEL_TITLES,
-                           ), 422 if errors else 200
+    return render_template("reception/new.html", procedures=procedures, chosen=chosen,
+                           values=values, errors=errors, schema=schema,
+                           channels=CHANNEL_TITLES), 422 if errors else 200
 
 
 @bp.get("/<code>/tracking")

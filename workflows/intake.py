@@ -36,6 +36,35 @@ APPLICANT_SCHEMA: dict[str, Any] = {
     },
 }
 
+# Official correspondence: the "applicant" is the agency that sent or drafts the document.
+ORGANISATION_SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "type": "object",
+    "title": "Cơ quan, đơn vị gửi văn bản",
+    "x-title-en": "Sending agency or unit",
+    "additionalProperties": False,
+    "required": ["name", "id_number"],
+    "properties": {
+        "name": {"type": "string", "minLength": 2, "maxLength": 200,
+                 "title": "Tên cơ quan, đơn vị", "x-title-en": "Agency or unit"},
+        "id_number": {"type": "string", "minLength": 1, "maxLength": 20,
+                      "title": "Số, ký hiệu văn bản", "x-title-en": "Document number and symbol",
+                      "x-help": "Ví dụ: 123/UBND-VP", "x-help-en": "For example: 123/UBND-VP"},
+        "phone": {"type": "string", "pattern": "^\\+?[0-9 .]{9,15}$",
+                  "title": "Số điện thoại", "x-title-en": "Phone"},
+        "email": {"type": "string", "format": "email", "maxLength": 200,
+                  "title": "Thư điện tử", "x-title-en": "E-mail"},
+        "address": {"type": "string", "maxLength": 500,
+                    "title": "Địa chỉ", "x-title-en": "Address", "x-widget": "textarea"},
+    },
+}
+
+
+def intake_schema(applicant_kind: str) -> dict[str, Any]:
+    """What reception records about the applicant of a procedure: a person or an agency."""
+    return ORGANISATION_SCHEMA if applicant_kind == "organisation" else APPLICANT_SCHEMA
+
+
 CHANNEL_TITLES: dict[Channel, tuple[str, str]] = {
     Channel.IN_PERSON: ("Trực tiếp", "In person"),
     Channel.ONLINE: ("Trực tuyến", "Online"),

@@ -48,6 +48,7 @@ class Procedure:
     agency: str = ""
     national_code: str = ""
     max_supplement_rounds: int = 1
+    applicant_kind: str = "person"
     legal_basis: tuple[str, ...] = ()
     documents: tuple[RequiredDocument, ...] = ()
 
@@ -72,6 +73,8 @@ def procedure_from_dict(raw: dict[str, Any]) -> Procedure:
             f"committed_working_days ({committed}) must be positive and at most "
             f"statutory_working_days ({statutory})"
         )
+    if raw.get("applicant_kind", "person") not in {"person", "organisation"}:
+        raise ProcedureError("applicant_kind must be one of: person, organisation")
     if raw.get("online_level", "none") not in {"full", "partial", "none"}:
         raise ProcedureError("online_level must be one of: full, partial, none")
     lanes = {
@@ -98,6 +101,7 @@ def procedure_from_dict(raw: dict[str, Any]) -> Procedure:
         agency=raw.get("agency", ""),
         national_code=raw.get("national_code", ""),
         max_supplement_rounds=int(raw.get("max_supplement_rounds", 1)),
+        applicant_kind=raw.get("applicant_kind", "person"),
         legal_basis=tuple(raw.get("legal_basis", ())),
         documents=tuple(
             RequiredDocument(d["name"], d.get("name_en", ""), int(d.get("copies", 1)))

@@ -26,7 +26,7 @@ from engine.projections import DossierState, event, project, write_events
 from workflows.codes import dossier_code
 from workflows.deadlines import appointment_at
 from workflows.forms import field_errors
-from workflows.intake import APPLICANT_SCHEMA, Channel
+from workflows.intake import Channel, intake_schema
 from workflows.statuses import DossierStatus
 
 
@@ -44,13 +44,6 @@ class DossierDetail:
 def receive_dossier(core: Core, *, procedure_code: str, applicant: dict[str, Any],
                     channel: str, actor: str | None, now: datetime, lang: str = "vi") -> Dossier:
     """Receive a dossier: give it a code and an appointment date and start its process."""
-    errors = field_errors(APPLICANT_SCHEMA, applicant, lang)
-    if channel not in {c.value for c in Channel}:
-        errors["channel"] = ("Vui lòng chọn hình thức nộp." if lang != "en"
-                             else "Please choose how the dossier was submitted.")
-    if errors:
-        raise InvalidInput(N_("The applicant's details are incomplete or wrong: correct the "
-                              "fields marked."), errors)
     with core.uow() as uow:
         session = uow.session
         procedure = session.scalars(
@@ -60,6 +53,13 @@ def receive_dossier(core: Core, *, procedure_code: str, applicant: dict[str, Any
                               "catalogue."), code=procedure_code)
         version = session.get_one(ProcedureVersion, procedure.latest_version_id)
         parsed = core.parsed_version(version)
+        errors = field_errors(intake_schema(parsed.procedure.applicant_kind), applicant, lang)
+        if channel not in {c.value for c in Channel}:
+            errors["channel"] = ("Vui lòng chọn hình thức nộp." if lang != "en"
+                                 else "Please choose how the dossier was submitted.")
+        if errors:
+            raise InvalidInput(N_("The applicant's details are incomplete or wrong: correct "
+                                  "the fields marked."), errors)
         calendar = core.calendar_for(session)
         local_day = now.astimezone(calendar.zone).date()
         appointment = appointment_at(calendar, now, parsed.procedure.committed_working_days)
@@ -68,7 +68,8 @@ def receive_dossier(core: Core, *, procedure_code: str, applicant: dict[str, Any
                               _next_sequence(session, core.settings.agency_code, local_day)),
             procedure_id=procedure.id, procedure_version_id=version.id,
             applicant_name=applicant["name"].strip(), applicant_id_number=applicant["id_number"],
-            applicant_phone=applicant.get("phone", ""), applicant_email=applicant.get("email", ""),
+            applicant_phone=applicant.get("phone", ""),
+            applicant_email=applicant.get("email", ""),
             applicant_address=applicant.get("address", ""), channel=channel,
             status=int(DossierStatus.RECEIVED), received_at=now, received_by=actor,
             appointment_at=appointment, original_appointment_at=appointment,

@@ -44,7 +44,7 @@ def _complete_first_task(page: Any, server: LiveServer, fill: dict[str, str],
 def test_a_dossier_goes_from_reception_to_result_returned(
         browser: Any, live_server: LiveServer, browser_clock: Clock) -> None:
     reception = _login(browser, live_server, "reception")
-    reception.goto(f"{live_server.url}/dossiers/new")
+    reception.goto(f"{live_server.url}/dossiers/new?procedure=judicial_record_certificate")
     for selector, value in APPLICANT.items():
         reception.fill(selector, value)
     reception.click("[data-testid=receive-form] button[type=submit]")

@@ -77,3 +77,17 @@ def test_receipt_tasklist_and_tracking_sheet_agree_across_tet(
     auth.login("specialist")
     tasks = client.get("/").get_data(as_text=True)
     assert "16/02/2027 07:30" in tasks and "23/02/2027 07:30" in tasks
+
+
+def test_a_clerk_registers_an_incoming_document_with_its_sender_not_a_citizen(
+        client: FlaskClient, auth: Auth) -> None:
+    auth.login("clerk")
+    page = client.get("/dossiers/new?procedure=incoming_document").get_data(as_text=True)
+    assert "Số, ký hiệu văn bản" in page and "Số CCCD/CMND" not in page
+    response = auth.post("/dossiers/new", {
+        "procedure": "incoming_document", "channel": "post",
+        "name": "Ủy ban nhân dân huyện Đông Anh", "id_number": "123/UBND-VP"},
+        page="/dossiers/new?procedure=incoming_document")
+    assert response.status_code == 302  # type: ignore[attr-defined]
+    dossier = client.get(response.headers["Location"]).get_data(as_text=True)  # type: ignore[attr-defined]
+    assert "123/UBND-VP" in dossier and "Ủy ban nhân dân huyện Đông Anh" in dossier
