@@ -40,7 +40,6 @@ class Core:
     session_factory: sessionmaker[Any]
     cache: SpecCache
     runtime: Runtime
-    calendar: WorkingCalendar
     version_hashes: dict[int, str] = field(default_factory=dict)
     _calendars: dict[frozenset[tuple[date, bool]], WorkingCalendar] = field(
         default_factory=dict)
@@ -104,7 +103,6 @@ def bootstrap(settings: Settings, db: Engine | None = None) -> Core:
         session_factory=make_session_factory(db),
         cache=cache,
         runtime=None,  # type: ignore[arg-type]  # set below: the serializer needs the core
-        calendar=WorkingCalendar(settings.hours),
     )
     core.runtime = Runtime(cache, LeanSerializer(core.load_by_hash))
     return core

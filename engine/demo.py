@@ -13,6 +13,7 @@ from sqlalchemy import select
 from engine.bootstrap import Core
 from engine.models import Task, User
 from engine.services import accounts, dossiers, tasks
+from workflows.calendar import WorkingCalendar
 
 JUDICIAL_RECORD = "judicial_record_certificate"
 DEMO_PASSWORD = "demo"
@@ -59,25 +60,33 @@ def advance(core: Core, code: str, steps: list[str], start: datetime, now: datet
             users: dict[str, User], complete: bool = True) -> None:
     """Complete the dossier's next steps in order, a working half-day apart, until `now`."""
     moment = start
+    calendar = current_calendar(core)
     dossier_id = dossiers.get_dossier(core, code).dossier.id
     for bpmn_id in steps:
         with core.uow() as uow:
             task = uow.session.scalars(select(Task).where(
                 Task.state == "ready", Task.bpmn_id == bpmn_id, Task.dossier_id == dossier_id)
             ).one()
-        moment = min(core.calendar.add_working_days(moment, 0.5), now)
+        moment = min(calendar.add_working_days(moment, 0.5), now)
         day = moment.date().isoformat()
         tasks.complete_task(core, users[task.role], task.id,
                             step_data(bpmn_id, day, complete=complete), moment)
 
 
+def current_calendar(core: Core) -> WorkingCalendar:
+    """The calendar with the overrides the database holds now."""
+    with core.uow() as uow:
+        return core.calendar_for(uow.session)
+
+
 def _office_moment(core: Core, around: datetime, now: datetime) -> datetime:
     """09:15 on the latest working day on or before `around`, and not after `now`."""
-    zone = core.calendar.zone
+    calendar = current_calendar(core)
+    zone = calendar.zone
     day = around.astimezone(zone).date()
     while True:
         moment = datetime.combine(day, time(9, 15), tzinfo=zone)
-        if core.calendar.is_working_day(day) and moment <= now:
+        if calendar.is_working_day(day) and moment <= now:
             return moment
         day -= timedelta(days=1)
 

@@ -62,7 +62,7 @@ def create_app(test_config: Mapping[str, Any] | None = None, core: Core | None =
     babel.init_app(app, locale_selector=_locale)
     csrf.init_app(app)
 
-    from web import admin, api, auth, reception, supervise, tasks, views
+    from web import admin, api, auth, reception, reports, supervise, tasks, views
 
     auth.init_app(app)
     app.register_blueprint(auth.bp)
@@ -72,6 +72,9 @@ def create_app(test_config: Mapping[str, Any] | None = None, core: Core | None =
     app.register_blueprint(admin.bp)
     app.register_blueprint(api.bp)
     csrf.exempt(api.bp)
+    app.register_blueprint(reports.bp)
+    app.register_blueprint(reports.api_bp)
+    csrf.exempt(reports.api_bp)
     views.init_app(app)
 
     @app.get("/lang/<code>")

@@ -207,5 +207,23 @@ def openapi_document() -> dict[str, Any]:
                 }
             },
             "/escalations": {"get": _op("Steps past their deadline", {"type": "object"}, 401, 403)},
+            "/reports/summary": {"get": {
+                **_op("Form II.06a: dossiers received, resolved and in progress, by field or "
+                      "procedure, for the local days from..to",
+                      {"type": "object", "properties": {
+                          "from": {"type": "string", "format": "date"},
+                          "to": {"type": "string", "format": "date"},
+                          "by": {"type": "string", "enum": ["field", "procedure"]},
+                          "rows": {"type": "array", "items": {"type": "object"}},
+                          "total": {"type": "object"}}},
+                      401, 403, 422),
+                "parameters": [
+                    {"name": "from", "in": "query", "required": True,
+                     "schema": {"type": "string", "format": "date"}},
+                    {"name": "to", "in": "query", "required": True,
+                     "schema": {"type": "string", "format": "date"}},
+                    {"name": "by", "in": "query", "required": False,
+                     "schema": {"type": "string", "enum": ["field", "procedure"],
+                                "default": "field"}}]}},
         },
     }

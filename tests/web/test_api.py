@@ -117,4 +117,5 @@ def test_the_openapi_document_describes_every_endpoint(client: FlaskClient) -> N
     assert document["openapi"].startswith("3.1")
     assert {"/auth/token", "/procedures", "/dossiers", "/dossiers/{code}", "/tasks",
             "/tasks/{task_id}/claim", "/tasks/{task_id}/complete",
-            "/escalations"} <= set(document["paths"])
+            "/escalations", "/reports/summary",
+            "/dossiers/{code}/tracking"} <= set(document["paths"])
