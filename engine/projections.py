@@ -163,7 +163,10 @@ def _project_tasks(conn: Connection, calendar: WorkingCalendar, parsed: ParsedVe
             continue
         lane = parsed.procedure.lanes.get(task.lane or "")
         sla = task.properties.get("slaWorkingDays")
-        due_at = step_due_at(calendar, clock_start, float(sla)) if sla else None
+        # A step that waits for the applicant (supplement, fees) runs while the clock stands
+        # still: it has no deadline of its own and is never escalated.
+        waits = int(task.properties.get("dossierStatus") or 0) in PAUSING
+        due_at = step_due_at(calendar, clock_start, float(sla)) if sla and not waits else None
         rows.append({"id": task.id, "dossier_id": dossier.id, "instance_id": instance_id,
                      "bpmn_id": task.bpmn_id, "name": task.name, "lane": task.lane,
                      "role": lane.role if lane else "",

@@ -72,3 +72,15 @@ def test_a_lease_held_by_another_scheduler_is_left_alone_until_it_expires(core: 
 
     handle_due_item(core, item_id, "crashed", at(27, 10, 3), PassResult())
     assert _escalations(core) == 1
+
+
+def test_a_step_waiting_for_the_applicant_has_no_deadline_and_never_escalates(
+        core: Core) -> None:
+    from engine.demo import step_data
+
+    dossier = receive(core, MONDAY_9AM)
+    complete(core, dossier.code, "check_records", at(23, 10),
+             step_data("check_records", "2026-11-23", complete=False))
+    [waiting] = ready_tasks(core, dossier.code)
+    assert (waiting.bpmn_id, waiting.due_at) == ("receive_supplement", None)
+    assert run_due(core, at(31, 9, month=12), "one").escalated == 0
