@@ -187,19 +187,26 @@ class DueItem(Base):
 
 
 class Escalation(Base):
-    """A warning raised for a step past its deadline: once per task and level."""
+    """A warning or escalation of a step or an appointment date: once per ref and level.
+
+    Level 0 warns before the deadline, level 1 is raised at it, levels 2… go up the
+    hierarchy (the policy's levels: officer, head, leader).
+    """
 
     __tablename__ = "escalation"
-    __table_args__ = (UniqueConstraint("task_id", "level"),)
+    __table_args__ = (UniqueConstraint("dossier_id", "ref", "level"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     dossier_id: Mapped[int] = mapped_column(ForeignKey("dossier.id"), index=True)
-    task_id: Mapped[str] = mapped_column(String(36))
+    kind: Mapped[str] = mapped_column(String(20), default="step")
+    ref: Mapped[str] = mapped_column(String(36))
+    task_id: Mapped[str | None] = mapped_column(String(36), index=True)
     level: Mapped[int]
     role: Mapped[str] = mapped_column(String(64))
     due_at: Mapped[datetime]
     raised_at: Mapped[datetime] = mapped_column(index=True)
     acknowledged_at: Mapped[datetime | None]
     acknowledged_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    note: Mapped[str | None] = mapped_column(Text)
 
 
 class Event(Base):
@@ -237,3 +244,18 @@ class CalendarOverride(Base):
     note: Mapped[str] = mapped_column(String(200), default="")
     changed_by: Mapped[str] = mapped_column(String(64))
     changed_at: Mapped[datetime]
+
+
+class Notification(Base):
+    """An in-app notice to one officer (an escalation of their step, for instance)."""
+
+    __tablename__ = "notification"
+    __table_args__ = (Index("ix_notification_user_read", "user_id", "read_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    dossier_id: Mapped[int | None] = mapped_column(ForeignKey("dossier.id"))
+    escalation_id: Mapped[int | None] = mapped_column(ForeignKey("escalation.id"))
+    kind: Mapped[str] = mapped_column(String(30))
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime]
+    read_at: Mapped[datetime | None]

@@ -20,9 +20,11 @@ from engine.runtime import ReadyTask, Runtime
 from engine.specs import ParsedVersion
 from workflows.calendar import WorkingCalendar
 from workflows.deadlines import classify_outcome, moved_appointment, step_due_at
-from workflows.statuses import DossierStatus, InvalidTransition, transition
+from workflows.escalation import EscalationPolicy
+from workflows.statuses import DossierStatus, InvalidTransition, is_open, transition
 
 DEADLINE = "task_deadline"
+APPOINTMENT = "appointment"
 TIMER = "timer"
 TASKS = cast(Table, Task.__table__)
 DUE = cast(Table, DueItem.__table__)
@@ -86,18 +88,40 @@ class DossierState:
     status: int
     appointment_at: datetime
     supplement_rounds: int
-    resolved_at: datetime | None = None
+    resolved_at: datetime | None
+    received_at: datetime
 
     @classmethod
     def of(cls, row: Any) -> DossierState:
         """From an ORM dossier or a row selected with DOSSIER_COLUMNS."""
         return cls(row.id, row.code, row.status, row.appointment_at, row.supplement_rounds,
-                   row.resolved_at)
+                   row.resolved_at, row.received_at)
 
 
 DOSSIER_COLUMNS = (DOSSIERS.c.id, DOSSIERS.c.code, DOSSIERS.c.status,
                    DOSSIERS.c.appointment_at, DOSSIERS.c.supplement_rounds,
-                   DOSSIERS.c.resolved_at)
+                   DOSSIERS.c.resolved_at, DOSSIERS.c.received_at)
+
+
+def due_rows(policy: EscalationPolicy, calendar: WorkingCalendar, kind: str, ref: str,
+             start: datetime, deadline: datetime, instance_id: int,
+             dossier_id: int) -> list[dict[str, Any]]:
+    """The due items of one deadline: a warning, the deadline, then each level above."""
+    return [{"kind": kind, "instance_id": instance_id, "dossier_id": dossier_id, "ref": ref,
+             "level": level, "due_at": moment, "lock_owner": None, "lock_expires_at": None}
+            for level, moment in policy.schedule(calendar, start, deadline)]
+
+
+def rewrite_appointment_items(conn: Connection, calendar: WorkingCalendar,
+                              policy: EscalationPolicy, dossier_id: int, instance_id: int,
+                              received_at: datetime, appointment: datetime | None) -> None:
+    """Replace the due items of a dossier's appointment date (none while it is paused/done)."""
+    conn.execute(delete(DUE).where(DUE.c.dossier_id == dossier_id,
+                                   DUE.c.kind == APPOINTMENT))
+    if appointment is not None:
+        conn.execute(_INSERT_DUE, due_rows(policy, calendar, APPOINTMENT, APPOINTMENT,
+                                           calendar.receipt_start(received_at), appointment,
+                                           instance_id, dossier_id))
 
 
 def event(dossier_id: int | None, kind: str, now: datetime, actor: str | None,
@@ -143,7 +167,8 @@ def project(conn: Connection, runtime: Runtime, calendar: WorkingCalendar,
                    clock_start or now)
     if parsed.has_timers:
         _project_timers(conn, runtime, dossier, instance_id, workflow)
-    _project_status(conn, calendar, parsed, dossier, workflow, ready, now, actor, events)
+    _project_status(conn, calendar, parsed, dossier, instance_id, workflow, ready, now, actor,
+                    events)
 
 
 def _project_tasks(conn: Connection, calendar: WorkingCalendar, parsed: ParsedVersion,
@@ -175,9 +200,9 @@ def _project_tasks(conn: Connection, calendar: WorkingCalendar, parsed: ParsedVe
                      "claimed_by": None, "created_at": now, "warn_at": None, "due_at": due_at,
                      "completed_at": None, "completed_by": None})
         if due_at is not None:
-            deadlines.append({"kind": DEADLINE, "instance_id": instance_id,
-                              "dossier_id": dossier.id, "ref": task.id, "level": 1,
-                              "due_at": due_at, "lock_owner": None, "lock_expires_at": None})
+            deadlines += due_rows(parsed.procedure.step_policy(task.bpmn_id), calendar,
+                                  DEADLINE, task.id, clock_start, due_at, instance_id,
+                                  dossier.id)
     if rows:
         conn.execute(_INSERT_TASKS, rows)
     if deadlines:
@@ -202,8 +227,9 @@ def _project_timers(conn: Connection, runtime: Runtime, dossier: DossierState,
 
 
 def _project_status(conn: Connection, calendar: WorkingCalendar, parsed: ParsedVersion,
-                    dossier: DossierState, workflow: BpmnWorkflow, ready: list[ReadyTask],
-                    now: datetime, actor: str | None, events: list[dict[str, Any]]) -> None:
+                    dossier: DossierState, instance_id: int, workflow: BpmnWorkflow,
+                    ready: list[ReadyTask], now: datetime, actor: str | None,
+                    events: list[dict[str, Any]]) -> None:
     target = DossierStatus.PROCESSING
     if workflow.is_completed():
         target = DossierStatus.RESULT_RETURNED
@@ -252,3 +278,11 @@ def _project_status(conn: Connection, calendar: WorkingCalendar, parsed: ParsedV
             values["returned_at"] = now
     conn.execute(update(DOSSIERS).where(DOSSIERS.c.id == dossier.id)
                  .values(status=int(current), **values))
+    # The appointment date's warnings run only while its clock runs.
+    receipt = DossierStatus(dossier.status) == DossierStatus.RECEIVED
+    if receipt or "appointment_at" in values or current in PAUSING or not is_open(current):
+        running = is_open(current) and current not in PAUSING
+        rewrite_appointment_items(
+            conn, calendar, parsed.procedure.appointment_escalation, dossier.id, instance_id,
+            dossier.received_at,
+            values.get("appointment_at", dossier.appointment_at) if running else None)

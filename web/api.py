@@ -20,7 +20,7 @@ from engine.errors import (
     Unauthenticated,
 )
 from engine.models import Task, User
-from engine.services import accounts, catalogue, dossiers, escalations, tasks
+from engine.services import accounts, catalogue, dossiers, supervision, tasks
 from engine.services.tracking import tracking_sheet
 from web import current_core, lang, now, translate
 from web.auth import OFFICER_ROLES
@@ -217,12 +217,41 @@ def complete(task_id: str) -> ResponseReturnValue:
 @bp.get("/escalations")
 @token_required("supervisor", "head", "leader")
 def escalation_list() -> ResponseReturnValue:
-    """Open escalations (steps past their deadline); ?all=1 includes the settled ones."""
-    rows = escalations.list_escalations(current_core(),
-                                        open_only=request.args.get("all") != "1")
+    """Running deadlines' latest alerts; filters stage, procedure, role, officer; ?all=1 also
+    the acknowledged and settled ones."""
+    args = request.args
+    filters = supervision.Filters(stage=args.get("stage"), procedure=args.get("procedure"),
+                                  role=args.get("role"), officer=args.get("officer"))
+    alerts = supervision.open_alerts(current_core(), filters,
+                                     include_settled=args.get("all") == "1")
     return jsonify({"escalations": [
-        {"id": r.escalation.id, "level": r.escalation.level, "dossier_code": r.dossier.code,
-         "procedure": r.procedure.code, "task_id": r.task.id, "task": r.task.name,
-         "role": r.task.role, "due_at": _iso(r.escalation.due_at),
-         "raised_at": _iso(r.escalation.raised_at), "task_state": r.task.state,
-         "claimed_by": r.claimed_by_name} for r in rows]})
+        {"id": a.escalation.id, "kind": a.escalation.kind, "level": a.escalation.level,
+         "stage": a.stage, "dossier_code": a.dossier.code, "procedure": a.procedure.code,
+         "task_id": a.task.id if a.task else None, "task": a.task.name if a.task else None,
+         "told": a.escalation.role, "due_at": _iso(a.escalation.due_at),
+         "raised_at": _iso(a.escalation.raised_at),
+         "task_state": a.task.state if a.task else None, "claimed_by": a.officer,
+         "acknowledged_at": _iso(a.escalation.acknowledged_at), "note": a.escalation.note}
+        for a in alerts]})
+
+
+@bp.post("/escalations/<int:escalation_id>/acknowledge")
+@token_required("supervisor", "head", "leader")
+def acknowledge(escalation_id: int) -> ResponseReturnValue:
+    """Acknowledge an alert with {"note": "..."}."""
+    body = request.get_json(silent=True) or {}
+    supervision.acknowledge(current_core(), _user(), escalation_id,
+                            str(body.get("note", "")), now())
+    return jsonify({"id": escalation_id, "acknowledged": True})
+
+
+@bp.post("/tasks/<task_id>/reassign")
+@token_required("supervisor", "head", "leader")
+def reassign(task_id: str) -> ResponseReturnValue:
+    """Give a waiting task to another officer with its role: {"officer_id": n}."""
+    body = _json_body()
+    officer_id = body.get("officer_id")
+    if not isinstance(officer_id, int):
+        raise InvalidInput(N_("Send the officer's id as {\"officer_id\": n}."), {})
+    task = supervision.reassign(current_core(), _user(), task_id, officer_id, now())
+    return jsonify({"id": task.id, "claimed_by": task.claimed_by})

@@ -1,21 +1,69 @@
-"""The supervisor's view of escalations."""
+"""The supervisor's dashboard: alerts by stage, procedure, role and officer; acting on them."""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 
-from engine.services import escalations
-from web import current_core
-from web.auth import role_required
+from engine.errors import Conflict, Forbidden, NotFound
+from engine.services import supervision
+from web import current_core, now, translate
+from web.auth import current_officer, role_required
+from web.views import ROLE_LABELS, procedure_name
 
 bp = Blueprint("supervise", __name__, url_prefix="/supervise")
+SUPERVISORS = ("supervisor", "head", "leader")
+
+
+def _filters() -> supervision.Filters:
+    args = request.args
+    return supervision.Filters(stage=args.get("stage") or None,
+                               procedure=args.get("procedure") or None,
+                               role=args.get("role") or None,
+                               officer=args.get("officer") if "officer" in args else None)
 
 
 @bp.get("/")
-@role_required("supervisor", "head", "leader")
+@role_required(*SUPERVISORS)
 def index() -> ResponseReturnValue:
-    """Steps past their deadline, newest first."""
-    show_all = request.args.get("all") == "1"
-    rows = escalations.list_escalations(current_core(), open_only=not show_all)
-    return render_template("supervise/index.html", rows=rows, show_all=show_all)
+    """Counts of near-due, overdue and escalated deadlines, and the alerts behind them."""
+    core = current_core()
+    every = supervision.open_alerts(core)
+    filters = _filters()
+    alerts = [a for a in every if filters.keep(a)]
+    roles = {a.task.role for a in alerts if a.task is not None}
+    return render_template(
+        "supervise/index.html", alerts=alerts, counts=supervision.counts(every),
+        filters=filters, stages=supervision.STAGES,
+        officers={role: supervision.officers_with_role(core, role) for role in roles},
+        workload=supervision.workload(core, now()),
+        labels={"procedure": {a.procedure.code: procedure_name(a.procedure) for a in every},
+                "role": {role: str(label) for role, label in ROLE_LABELS.items()},
+                "officer": {}})
+
+
+@bp.post("/escalations/<int:escalation_id>/acknowledge")
+@role_required(*SUPERVISORS)
+def acknowledge(escalation_id: int) -> ResponseReturnValue:
+    """Acknowledge an alert with a note."""
+    try:
+        supervision.acknowledge(current_core(), current_officer(), escalation_id,
+                                request.form.get("note", ""), now())
+        flash(_("Alert acknowledged."), "success")
+    except (NotFound, Conflict) as exc:
+        flash(translate(exc), "warning")
+    return redirect(request.referrer or url_for("supervise.index"))
+
+
+@bp.post("/tasks/<task_id>/reassign")
+@role_required(*SUPERVISORS)
+def reassign(task_id: str) -> ResponseReturnValue:
+    """Give a waiting task to another officer with its role."""
+    try:
+        task = supervision.reassign(current_core(), current_officer(), task_id,
+                                    request.form.get("officer", type=int) or 0, now())
+        flash(_("Step “%(step)s” reassigned.", step=task.name), "success")
+    except (Conflict, Forbidden) as exc:
+        flash(translate(exc), "warning")
+    return redirect(request.referrer or url_for("supervise.index"))

@@ -46,6 +46,9 @@ EVENT_LABELS = {
     "unclaimed": lazy_gettext("Task given back"),
     "completed": lazy_gettext("Task completed"),
     "escalated": lazy_gettext("Deadline passed: escalated"),
+    "warned": lazy_gettext("Deadline near: warned"),
+    "acknowledged": lazy_gettext("Alert acknowledged by a supervisor"),
+    "reassigned": lazy_gettext("Step reassigned by a supervisor"),
     "status_changed": lazy_gettext("Status changed"),
     "paused": lazy_gettext("Clock stopped"),
     "resumed": lazy_gettext("Clock restarted; appointment date moved"),
@@ -79,6 +82,11 @@ def urgency(due_at: datetime | None) -> str:
     return "warning" if remaining < 24 * 3600 else ""
 
 
+def procedure_name(procedure: Any) -> str:
+    """A procedure's name in the user's language."""
+    return str(procedure.name_en if lang() == "en" and procedure.name_en else procedure.name)
+
+
 def has_role(*roles: str) -> bool:
     """Whether the logged-in user has one of `roles`."""
     return bool(current_user.is_authenticated and set(roles) & current_user.roles)
@@ -94,7 +102,7 @@ def _template_globals() -> dict[str, Any]:
         "event_label": lambda kind: EVENT_LABELS.get(kind, kind),
         "role_label": lambda role: ROLE_LABELS.get(role, role),
         "channel_label": lambda code: CHANNEL_TITLES[Channel(code)][1 if lang() == "en" else 0],
-        "procedure_name": lambda p: (p.name_en if lang() == "en" and p.name_en else p.name),
+        "procedure_name": procedure_name,
         "schema_label": lambda node: label(node, lang()),
         "urgency": urgency,
         "now": now,

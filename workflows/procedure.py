@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from workflows.escalation import EscalationPolicy, PolicyError, policy_from_dict
+
 
 class ProcedureError(ValueError):
     """The metadata of a procedure is missing something or contradicts itself."""
@@ -51,6 +53,13 @@ class Procedure:
     applicant_kind: str = "person"
     legal_basis: tuple[str, ...] = ()
     documents: tuple[RequiredDocument, ...] = ()
+    escalation: EscalationPolicy = EscalationPolicy()
+    step_escalation: tuple[tuple[str, EscalationPolicy], ...] = ()
+    appointment_escalation: EscalationPolicy = EscalationPolicy()
+
+    def step_policy(self, bpmn_id: str) -> EscalationPolicy:
+        """The escalation policy of one step (its own, or the procedure's)."""
+        return dict(self.step_escalation).get(bpmn_id, self.escalation)
 
     def title(self, lang: str) -> str:
         """The procedure's name in `lang` ("vi" or "en")."""
@@ -77,6 +86,14 @@ def procedure_from_dict(raw: dict[str, Any]) -> Procedure:
         raise ProcedureError("applicant_kind must be one of: person, organisation")
     if raw.get("online_level", "none") not in {"full", "partial", "none"}:
         raise ProcedureError("online_level must be one of: full, partial, none")
+    try:
+        raw_policy = dict(raw.get("escalation", {}))
+        policy = policy_from_dict(raw_policy)
+        steps = tuple((bpmn_id, policy_from_dict(spec, policy))
+                      for bpmn_id, spec in dict(raw_policy.get("steps", {})).items())
+        appointment_policy = policy_from_dict(raw_policy.get("appointment"), policy)
+    except (PolicyError, TypeError, ValueError) as exc:
+        raise ProcedureError(str(exc)) from exc
     lanes = {
         name: Lane(role=str(spec["role"]), department=spec.get("department"))
         for name, spec in dict(raw["lanes"]).items()
@@ -107,4 +124,7 @@ def procedure_from_dict(raw: dict[str, Any]) -> Procedure:
             RequiredDocument(d["name"], d.get("name_en", ""), int(d.get("copies", 1)))
             for d in raw.get("documents", ())
         ),
+        escalation=policy,
+        step_escalation=steps,
+        appointment_escalation=appointment_policy,
     )

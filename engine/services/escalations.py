@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import literal, or_, select, update
 from sqlalchemy.orm import Session
 
 from engine.bootstrap import Core
@@ -14,11 +15,12 @@ from engine.models import (
     Dossier,
     DueItem,
     Escalation,
-    Procedure,
+    Notification,
     Task,
     User,
 )
 from engine.projections import (
+    APPOINTMENT,
     DEADLINE,
     DOSSIER_COLUMNS,
     DOSSIERS,
@@ -31,6 +33,7 @@ from engine.projections import (
     write_events,
 )
 from engine.runtime import Incident
+from workflows.statuses import DossierStatus, is_open
 
 
 @dataclass
@@ -41,17 +44,6 @@ class PassResult:
     escalated: int = 0
     timers_fired: int = 0
     deserialized: int = 0
-
-
-@dataclass(frozen=True)
-class EscalationRow:
-    """An escalation as the supervisor's list shows it."""
-
-    escalation: Escalation
-    task: Task
-    dossier: Dossier
-    procedure: Procedure
-    claimed_by_name: str | None
 
 
 def run_due(core: Core, now: datetime, owner: str, batch: int = 200) -> PassResult:
@@ -98,8 +90,8 @@ def handle_due_item(core: Core, item_id: int, owner: str, now: datetime,
         item = session.scalars(query).first()
         if item is None:
             return
-        if item.kind == DEADLINE:
-            if _escalate(session, item, now):
+        if item.kind in (DEADLINE, APPOINTMENT):
+            if _escalate(core, session, item, now):
                 result.escalated += 1
             session.delete(item)
             uow.commit()
@@ -116,20 +108,53 @@ def handle_due_item(core: Core, item_id: int, owner: str, now: datetime,
             uow.commit()
 
 
-def _escalate(session: Session, item: DueItem, now: datetime) -> bool:
-    task = session.get(Task, item.ref)
-    if task is None or task.state != "ready":
-        return False
+def _escalate(core: Core, session: Session, item: DueItem, now: datetime) -> bool:
+    """Raise the item's warning or escalation once, and tell the officers it concerns."""
+    dossier = session.get_one(Dossier, item.dossier_id)
+    procedure = core.parsed_for(session, dossier.procedure_version_id).procedure
+    if item.kind == DEADLINE:
+        task = session.get(Task, item.ref)
+        if task is None or task.state != "ready" or task.due_at is None:
+            return False
+        policy, role, deadline = procedure.step_policy(task.bpmn_id), task.role, task.due_at
+        department, name = task.department, task.name
+    else:
+        if not is_open(DossierStatus(dossier.status)):
+            return False
+        policy, role, deadline = procedure.appointment_escalation, "", dossier.appointment_at
+        task, department, name = None, None, None
     exists = session.scalars(select(Escalation.id).where(
-        Escalation.task_id == task.id, Escalation.level == item.level)).first()
+        Escalation.dossier_id == dossier.id, Escalation.ref == item.ref,
+        Escalation.level == item.level)).first()
     if exists is not None:
         return False
-    session.add(Escalation(dossier_id=task.dossier_id, task_id=task.id, level=item.level,
-                           role=task.role, due_at=item.due_at, raised_at=now))
+    audience = policy.audience(item.level, role) or "supervisor"
+    escalation = Escalation(
+        dossier_id=dossier.id, kind="step" if task else "appointment", ref=item.ref,
+        task_id=task.id if task else None, level=item.level, role=audience, due_at=deadline,
+        raised_at=now)
+    session.add(escalation)
+    session.flush()
+    data = {"level": item.level, "due_at": deadline.isoformat(), "code": dossier.code,
+            "step": name, "role": audience}
+    recipients = session.scalars(select(User.id).where(*_holders_of(audience, department)))
+    session.add_all(Notification(user_id=user_id, dossier_id=dossier.id,
+                                 escalation_id=escalation.id, kind="escalation", data=data,
+                                 created_at=now) for user_id in recipients)
     write_events(session.connection(), [
-        event(task.dossier_id, "escalated", now, None, task.id, task.name,
-              {"level": item.level, "due_at": item.due_at.isoformat()})])
+        event(dossier.id, "warned" if item.level == 0 else "escalated", now, None,
+              task.id if task else None, name, data)])
     return True
+
+
+def _holders_of(role: str, department: str | None) -> list[Any]:
+    """Conditions selecting the active users with `role` (in `department`, if given)."""
+    # Roles are stored comma-separated: match a whole item, not a substring of another.
+    conditions = [User.active.is_(True),
+                  (literal(",") + User.roles + literal(",")).contains(f",{role},")]
+    if department is not None:
+        conditions.append(User.department == department)
+    return conditions
 
 
 def _fire_timers(core: Core, session: Session, item: DueItem, now: datetime,
@@ -151,21 +176,3 @@ def _fire_timers(core: Core, session: Session, item: DueItem, now: datetime,
             workflow, now, None, events, previous)
     write_events(conn, events)
     result.timers_fired += 1
-
-
-def list_escalations(core: Core, *, open_only: bool = True, limit: int = 200
-                     ) -> list[EscalationRow]:
-    """Escalations, newest first, with their task, dossier and procedure."""
-    with core.uow() as uow:
-        claimer = select(User.full_name).where(User.id == Task.claimed_by).scalar_subquery()
-        query = (
-            select(Escalation, Task, Dossier, Procedure, claimer)
-            .join(Task, Task.id == Escalation.task_id)
-            .join(Dossier, Dossier.id == Escalation.dossier_id)
-            .join(Procedure, Procedure.id == Dossier.procedure_id)
-            .order_by(Escalation.raised_at.desc(), Escalation.id.desc())
-            .limit(limit)
-        )
-        if open_only:
-            query = query.where(Escalation.acknowledged_at.is_(None), Task.state == "ready")
-        return [EscalationRow(*row) for row in uow.session.execute(query).all()]

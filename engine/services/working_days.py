@@ -5,13 +5,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from engine.bootstrap import Core
 from engine.errors import N_, Conflict, NotFound
 from engine.models import CalendarOverride, Dossier, DossierPause, DueItem, Task
-from engine.projections import DEADLINE, event, write_events
+from engine.projections import (
+    DEADLINE,
+    PAUSING,
+    due_rows,
+    event,
+    rewrite_appointment_items,
+    write_events,
+)
 from engine.specs import user_task_properties
 from workflows.calendar import WorkingCalendar
 from workflows.deadlines import appointment_at, step_due_at
@@ -88,17 +95,28 @@ def _recompute(core: Core, session: Session, now: datetime) -> Recomputed:
         if dossier.appointment_at > now and current != dossier.appointment_at:
             dossier.appointment_at = current
             moved_dossiers += 1
+            paused = DossierStatus(dossier.status) in PAUSING
+            rewrite_appointment_items(session.connection(), calendar,
+                                      parsed.procedure.appointment_escalation, dossier.id,
+                                      dossier.instance_id or 0, dossier.received_at,
+                                      None if paused else current)
         for task in session.scalars(select(Task).where(Task.dossier_id == dossier.id,
                                                        Task.state == "ready")):
             sla = user_task_properties(parsed.spec.task_specs[task.bpmn_id]).get(
                 "slaWorkingDays")
             if not sla or task.due_at is None or task.due_at <= now:
                 continue
-            due_at = step_due_at(calendar, task.created_at, float(sla))
+            # The first step counts from the receipt's start, as when it was created.
+            start = (calendar.receipt_start(task.created_at)
+                     if task.created_at == dossier.received_at else task.created_at)
+            due_at = step_due_at(calendar, start, float(sla))
             if due_at != task.due_at:
                 task.due_at = due_at
-                session.execute(update(DueItem).where(
-                    DueItem.kind == DEADLINE, DueItem.ref == task.id).values(due_at=due_at))
+                session.execute(delete(DueItem).where(DueItem.kind == DEADLINE,
+                                                      DueItem.ref == task.id))
+                session.connection().execute(insert(DueItem), due_rows(
+                    parsed.procedure.step_policy(task.bpmn_id), calendar, DEADLINE, task.id,
+                    start, due_at, task.instance_id, dossier.id))
                 moved_tasks += 1
     return Recomputed(moved_dossiers, moved_tasks)
 

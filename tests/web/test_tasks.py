@@ -85,3 +85,30 @@ def test_the_supervisor_sees_an_escalation_once_the_deadline_passes(
     page = client.get("/supervise/").get_data(as_text=True)
     assert page.count("data-escalation-id=") == 1 and dossier.code in page
     assert "27/11/2026 09:00" in page
+
+
+def test_the_supervisor_acknowledges_an_alert_and_reassigns_the_late_step(
+        client: FlaskClient, auth: Auth, sqlite_core: Core, clock: Clock) -> None:
+    from engine.services import accounts
+
+    other = accounts.create_user(sqlite_core, username="specialist2", password="pw",
+                                 full_name="Chuyên viên Hai", roles=["specialist"])
+    dossier = receive(sqlite_core, MONDAY_9AM)
+    clock.now = MONDAY_9AM + timedelta(days=4, minutes=5)
+    run_due(sqlite_core, clock.now, "test")
+    auth.login("supervisor")
+    page = client.get("/supervise/?stage=overdue").get_data(as_text=True)
+    assert dossier.code in page and 'data-testid="counts-procedure"' in page
+    import re
+
+    [escalation_id] = re.findall(r'data-escalation-id="(\d+)"', page)
+    [task_id] = re.findall(r'/supervise/tasks/([^/]+)/reassign', page)
+    auth.post(f"/supervise/tasks/{task_id}/reassign", {"officer": str(other.id)},
+              page="/supervise/")
+    auth.post(f"/supervise/escalations/{escalation_id}/acknowledge",
+              {"note": "Đã giao cho chuyên viên khác"}, page="/supervise/")
+    page = client.get("/supervise/").get_data(as_text=True)
+    assert 'data-testid="no-escalations"' in page
+    assert "Chuyên viên Hai" in page  # the workload shows the reassigned step
+    history = client.get(f"/dossiers/{dossier.code}").get_data(as_text=True)
+    assert "Bước xử lý được người giám sát giao lại" in history
