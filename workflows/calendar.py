@@ -53,9 +53,19 @@ class WorkingCalendar:
         self.working_days = frozenset(working_days)
         # The package expands to any year on lookup; `years` only pre-loads them.
         self._holidays = holidays.country_holidays("VN", years=list(years) if years else None)
+        # A calendar never changes once built (overrides make a new one): answers are cached,
+        # since every deadline asks the same few hundred days again and again.
+        self._working: dict[date, bool] = {}
+        self._slot_bounds: dict[Slot, tuple[datetime, datetime]] = {}
 
     def is_working_day(self, day: date) -> bool:
         """Whether the agency works on `day` (overrides win over holidays and weekends)."""
+        known = self._working.get(day)
+        if known is None:
+            known = self._working[day] = self._is_working_day(day)
+        return known
+
+    def _is_working_day(self, day: date) -> bool:
         if day in self.days_off:
             return False
         if day in self.working_days:
@@ -142,6 +152,12 @@ class WorkingCalendar:
 
     def _bounds(self, slot: Slot) -> tuple[datetime, datetime]:
         """Start and end of a half-day slot, in UTC."""
+        known = self._slot_bounds.get(slot)
+        if known is None:
+            known = self._slot_bounds[slot] = self._compute_bounds(slot)
+        return known
+
+    def _compute_bounds(self, slot: Slot) -> tuple[datetime, datetime]:
         day, half = slot
         first, last = ((self.hours.morning_start, self.hours.morning_end) if half == 0
                        else (self.hours.afternoon_start, self.hours.afternoon_end))
