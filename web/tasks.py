@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
 from engine.services import dossiers, tasks
+from engine.services import notifications as notices
 from web import current_core, lang, now, translate
 from web.auth import OFFICER_ROLES, current_officer, role_required
 from workflows.forms import FORM_ERROR_KEY, coerce_form
@@ -108,3 +109,13 @@ def complete(task_id: str) -> ResponseReturnValue:
         return redirect(url_for("tasks.index"))
     flash(_("Task completed for dossier %(code)s.", code=done.dossier_code), "success")
     return redirect(url_for("tasks.index"))
+
+
+@bp.get("/notifications")
+@role_required()
+def notifications() -> ResponseReturnValue:
+    """The officer's notifications, newest first; opening the page marks them read."""
+    user = current_officer()
+    rows = notices.latest(current_core(), user)
+    notices.mark_all_read(current_core(), user, now())
+    return render_template("tasks/notifications.html", rows=rows)

@@ -87,6 +87,15 @@ def procedure_name(procedure: Any) -> str:
     return str(procedure.name_en if lang() == "en" and procedure.name_en else procedure.name)
 
 
+def _unread() -> int:
+    if not current_user.is_authenticated:
+        return 0
+    from engine.services.notifications import unread_count
+    from web import current_core
+
+    return unread_count(current_core(), current_user.user)
+
+
 def has_role(*roles: str) -> bool:
     """Whether the logged-in user has one of `roles`."""
     return bool(current_user.is_authenticated and set(roles) & current_user.roles)
@@ -96,6 +105,7 @@ def _template_globals() -> dict[str, Any]:
     return {
         "has_role": has_role,
         "is_officer": lambda: has_role(*OFFICER_ROLES),
+        "unread_notifications": _unread,
         "status_label": lambda code: STATUS_LABELS.get(DossierStatus(code), str(code)),
         "outcome_label": lambda code: OUTCOME_LABELS.get(code or "", ""),
         "pause_label": lambda code: PAUSE_LABELS.get(code, code),
@@ -122,6 +132,7 @@ def _error_page(error: HTTPException) -> ResponseReturnValue:
 def init_app(app: Flask) -> None:
     """Register the template helpers and error pages."""
     app.jinja_env.filters["localtime"] = localtime
+    app.jinja_env.filters["isotime"] = datetime.fromisoformat
     app.context_processor(_template_globals)
     for code in (400, 401, 403, 404, 405, 409, 413, 500):
         app.register_error_handler(code, _error_page)

@@ -112,3 +112,15 @@ def test_the_supervisor_acknowledges_an_alert_and_reassigns_the_late_step(
     assert "Chuyên viên Hai" in page  # the workload shows the reassigned step
     history = client.get(f"/dossiers/{dossier.code}").get_data(as_text=True)
     assert "Bước xử lý được người giám sát giao lại" in history
+
+
+def test_an_officer_sees_the_unread_count_and_reads_the_notifications(
+        client: FlaskClient, auth: Auth, sqlite_core: Core, clock: Clock) -> None:
+    dossier = receive(sqlite_core, MONDAY_9AM)
+    clock.now = MONDAY_9AM + timedelta(days=4, minutes=5)  # past the check's deadline
+    run_due(sqlite_core, clock.now, "test")
+    auth.login("specialist")
+    assert 'data-testid="unread">2<' in client.get("/").get_data(as_text=True)
+    page = client.get("/notifications").get_data(as_text=True)
+    assert page.count(dossier.code) >= 2 and "Sắp đến hạn" in page and "Đã quá hạn" in page
+    assert 'data-testid="unread"' not in client.get("/").get_data(as_text=True)
