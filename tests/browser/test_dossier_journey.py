@@ -52,8 +52,14 @@ def test_a_dossier_goes_from_reception_to_result_returned(
     assert code == "000.00.18.H57-261123-0001"
     assert reception.inner_text("[data-testid=appointment]") == "04/12/2026 09:00"
 
+    # The receipt, the tracking sheet and the task list agree on the dates.
+    reception.goto(f"{live_server.url}/dossiers/{code}/tracking")
+    assert reception.inner_text("[data-testid=appointment]").startswith("04/12/2026 09:00")
+    assert "27/11/2026 09:00" in reception.inner_text("[data-testid=handoffs]")
     specialist = _login(browser, live_server, "specialist")
     assert specialist.locator("[data-task-id]").count() == 1
+    assert "27/11/2026 09:00" in specialist.inner_text("[data-task-id]")
+    assert "04/12/2026 09:00" in specialist.inner_text("[data-task-id]")
     head = _login(browser, live_server, "head")
     assert head.locator("[data-testid=no-tasks]").count() == 1  # not the head's step yet
 
