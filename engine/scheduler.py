@@ -1,4 +1,10 @@
-"""APScheduler 3 jobs: the due-item pass, in its own process or inside the dev server."""
+"""APScheduler 3 jobs: the due-item pass, in its own process or inside the dev server.
+
+Any number of scheduler processes may run against one PostgreSQL: each pass leases a batch
+of due items (SKIP LOCKED), so two processes never take the same item, and handles each in
+its own transaction. A process that dies mid-batch loses nothing: its leases expire after
+`Settings.lease_seconds` and another process takes the items over.
+"""
 
 from __future__ import annotations
 
@@ -13,9 +19,11 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from engine.bootstrap import Core
-from engine.services.escalations import PassResult, run_due
+from engine.services.escalations import PassResult, claim_due, handle_due_item
 
 log = logging.getLogger(__name__)
+
+DEFAULT_BATCH = 200
 
 
 def owner_name() -> str:
@@ -23,20 +31,50 @@ def owner_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def due_pass(core: Core, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
-             ) -> PassResult:
-    """One pass over the due items, at the clock's time."""
-    result = run_due(core, clock(), owner_name())
-    if result.claimed:
-        log.info("due pass: %s", result)
+def _wall_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+def due_pass(core: Core, clock: Callable[[], datetime] = _wall_clock,
+             batch: int = DEFAULT_BATCH) -> PassResult:
+    """One pass at the clock's time: lease up to `batch` due items, then handle each.
+
+    Each item is handled in its own transaction, so a crash in the middle of a batch keeps
+    what was done and leaves the rest leased until the lease expires.
+    """
+    now = clock()
+    owner = owner_name()
+    result = PassResult()
+    item_ids = claim_due(core, now, owner, batch)
+    result.claimed = len(item_ids)
+    if not item_ids:
+        log.debug("claimed 0 due items")
+        return result
+    log.info("claimed %d due items", len(item_ids))
+    for item_id in item_ids:
+        handle_due_item(core, item_id, owner, now, result)
+    log.info("due pass: %s", result)
     return result
 
 
-def make_scheduler(core: Core, *, blocking: bool, interval_seconds: float = 10) -> BaseScheduler:
-    """A scheduler running the due pass every `interval_seconds`."""
+def make_scheduler(core: Core, *, blocking: bool, interval_seconds: float = 10,
+                   batch: int = DEFAULT_BATCH) -> BaseScheduler:
+    """A scheduler running the due pass every `interval_seconds`, `batch` items a pass."""
     scheduler: BaseScheduler = (BlockingScheduler(timezone=UTC) if blocking
                                 else BackgroundScheduler(timezone=UTC, daemon=True))
-    scheduler.add_job(due_pass, "interval", args=[core], seconds=interval_seconds,
-                      id="due_pass", max_instances=1, coalesce=True,
-                      next_run_time=datetime.now(UTC))
+    scheduler.add_job(due_pass, "interval", args=[core], kwargs={"batch": batch},
+                      seconds=interval_seconds, id="due_pass", max_instances=1,
+                      coalesce=True, next_run_time=datetime.now(UTC))
     return scheduler
+
+
+def configure_logging() -> None:
+    """One flushed line per pass on stderr; APScheduler's own chatter only when it matters.
+
+    A pass longer than the interval makes APScheduler warn that it skipped a run (at most one
+    pass runs at a time, by design), so its scheduler logs errors only.
+    """
+    logging.basicConfig(level=logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)

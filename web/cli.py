@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,7 +12,8 @@ from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from engine import demo, migrate
-from engine.scheduler import make_scheduler
+from engine.bootstrap import Settings, bootstrap
+from engine.scheduler import DEFAULT_BATCH, configure_logging, due_pass, make_scheduler
 from engine.services import catalogue
 from web import create_app, current_core
 
@@ -50,11 +52,23 @@ def demo_data() -> None:
 
 @main.command("scheduler")
 @click.option("--interval", default=10.0, show_default=True, help="seconds between passes")
+@click.option("--batch", default=DEFAULT_BATCH, show_default=True, type=click.IntRange(min=1),
+              help="due items claimed per pass")
+@click.option("--lease", type=click.IntRange(min=1),
+              help="seconds a claimed item stays ours before another scheduler may take it "
+                   f"over (default {Settings.lease_seconds}); longer than a pass takes")
+@click.option("--once", is_flag=True, help="run a single pass and exit (tests, cron)")
 @with_appcontext
-def scheduler(interval: float) -> None:
-    """Run the scheduler process: escalations and BPMN timers."""
-    logging.basicConfig(level=logging.INFO)
-    make_scheduler(current_core(), blocking=True, interval_seconds=interval).start()
+def scheduler(interval: float, batch: int, lease: int | None, once: bool) -> None:
+    """Run the scheduler process: escalations and BPMN timers (run as many as you like)."""
+    configure_logging()
+    core = current_core()
+    if lease is not None and lease != core.settings.lease_seconds:
+        core = bootstrap(dataclasses.replace(core.settings, lease_seconds=lease), db=core.db)
+    if once:
+        due_pass(core, batch=batch)
+        return
+    make_scheduler(core, blocking=True, interval_seconds=interval, batch=batch).start()
 
 
 @main.command("serve")
