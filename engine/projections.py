@@ -73,6 +73,10 @@ def _end_pause(conn: Connection, calendar: WorkingCalendar, dossier: DossierStat
     return appointment
 
 
+_DROP_APPOINTMENT_ITEMS = delete(DUE).where(DUE.c.dossier_id == bindparam("dossier_id"),
+                                            DUE.c.kind == APPOINTMENT)
+
+
 class SupplementLimitReached(Conflict):
     """The law allows a limited number of supplement requests per dossier."""
 
@@ -116,8 +120,7 @@ def rewrite_appointment_items(conn: Connection, calendar: WorkingCalendar,
                               policy: EscalationPolicy, dossier_id: int, instance_id: int,
                               received_at: datetime, appointment: datetime | None) -> None:
     """Replace the due items of a dossier's appointment date (none while it is paused/done)."""
-    conn.execute(delete(DUE).where(DUE.c.dossier_id == dossier_id,
-                                   DUE.c.kind == APPOINTMENT))
+    conn.execute(_DROP_APPOINTMENT_ITEMS, {"dossier_id": dossier_id})
     if appointment is not None:
         conn.execute(_INSERT_DUE, due_rows(policy, calendar, APPOINTMENT, APPOINTMENT,
                                            calendar.receipt_start(received_at), appointment,
