@@ -259,3 +259,39 @@ class Notification(Base):
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime]
     read_at: Mapped[datetime | None]
+
+
+class OutboxMessage(Base):
+    """An e-mail waiting to be sent by the scheduler: retried with back-off, sent once."""
+
+    __tablename__ = "outbox"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    dossier_id: Mapped[int | None] = mapped_column(ForeignKey("dossier.id"))
+    to_address: Mapped[str] = mapped_column(String(200))
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    next_attempt_at: Mapped[datetime | None] = mapped_column(index=True)
+    attempts: Mapped[int] = mapped_column(default=0)
+    sent_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    lock_owner: Mapped[str | None] = mapped_column(String(100))
+    lock_expires_at: Mapped[datetime | None]
+
+
+class Apology(Base):
+    """An apology letter with a new appointment date, for a dossier that will be late."""
+
+    __tablename__ = "apology"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossier.id"), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    new_appointment_at: Mapped[datetime]
+    previous_appointment_at: Mapped[datetime]
+    state: Mapped[str] = mapped_column(String(20), default="draft")
+    drafted_by: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    drafted_at: Mapped[datetime]
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    decided_at: Mapped[datetime | None]
+    decision_note: Mapped[str | None] = mapped_column(Text)
