@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -23,7 +24,11 @@ _OVERRIDES = select(CalendarOverride.__table__.c.day, CalendarOverride.__table__
 
 @dataclass(frozen=True)
 class Settings:
-    """Deployment settings; the agency code prefixes every dossier code."""
+    """Deployment settings; the agency code prefixes every dossier code.
+
+    The SMTP fields say where the outbox sends citizens' e-mails; the defaults suit a local
+    relay (`motcua scheduler` and `motcua serve` read MOTCUA_SMTP_* from the environment).
+    """
 
     database_url: str = "sqlite:///instance/motcua.sqlite3"
     agency_code: str = "000.00.18.H57"
@@ -31,6 +36,12 @@ class Settings:
     hours: OfficeHours = field(default_factory=OfficeHours)
     lease_seconds: int = 60
     token_days: int = 30
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_sender: str = "motcua@localhost"
+    smtp_starttls: bool = False
+    smtp_username: str | None = None
+    smtp_password: str | None = field(default=None, repr=False)  # never in a log line
 
 
 @dataclass
@@ -45,6 +56,10 @@ class Core:
     version_hashes: dict[int, str] = field(default_factory=dict)
     _calendars: dict[frozenset[tuple[date, bool]], WorkingCalendar] = field(
         default_factory=dict)
+
+    def calendar_zone(self) -> ZoneInfo:
+        """The agency's time zone."""
+        return ZoneInfo(self.settings.hours.timezone)
 
     def calendar_for(self, session: Session) -> WorkingCalendar:
         """The working calendar with the administrator's overrides as the database has them."""

@@ -62,7 +62,7 @@ def create_app(test_config: Mapping[str, Any] | None = None, core: Core | None =
     babel.init_app(app, locale_selector=_locale)
     csrf.init_app(app)
 
-    from web import admin, api, auth, reception, reports, supervise, tasks, views
+    from web import admin, api, apologies, auth, reception, reports, supervise, tasks, views
 
     auth.init_app(app)
     app.register_blueprint(auth.bp)
@@ -70,6 +70,7 @@ def create_app(test_config: Mapping[str, Any] | None = None, core: Core | None =
     app.register_blueprint(reception.bp)
     app.register_blueprint(supervise.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(apologies.bp)
     app.register_blueprint(api.bp)
     csrf.exempt(api.bp)
     app.register_blueprint(reports.bp)

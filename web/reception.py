@@ -7,7 +7,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from engine.errors import InvalidInput, NotFound
-from engine.services import catalogue, dossiers
+from engine.services import apologies, catalogue, dossiers
 from engine.services.tracking import tracking_sheet
 from web import current_core, lang, now
 from web.auth import OFFICER_ROLES, current_officer, role_required
@@ -81,4 +81,5 @@ def show(code: str) -> ResponseReturnValue:
         detail = dossiers.get_dossier(current_core(), code)
     except NotFound:
         abort(404)
-    return render_template("reception/show.html", detail=detail)
+    return render_template("reception/show.html", detail=detail,
+                           letters=apologies.letters(current_core(), code=code))

@@ -54,6 +54,9 @@ EVENT_LABELS = {
     "resumed": lazy_gettext("Clock restarted; appointment date moved"),
     "timer_fired": lazy_gettext("Timer fired"),
     "calendar_changed": lazy_gettext("Calendar changed"),
+    "apology_drafted": lazy_gettext("Apology letter drafted"),
+    "apology_approved": lazy_gettext("Apology letter approved: new date given"),
+    "apology_rejected": lazy_gettext("Apology letter sent back"),
 }
 ROLE_LABELS = {
     "reception": lazy_gettext("Reception"),
