@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from engine.errors import InvalidInput, NotFound
-from engine.services import apologies, catalogue, dossiers
+from engine.services import apologies, catalogue, dossiers, supervision
 from engine.services.tracking import tracking_sheet
 from web import current_core, lang, now
 from web.auth import OFFICER_ROLES, current_officer, role_required
@@ -73,6 +82,17 @@ def tracking(code: str) -> ResponseReturnValue:
                            agency=current_core().settings.agency_name)
 
 
+@bp.get("/<code>/diagram.bpmn")
+@role_required(*STAFF)
+def diagram(code: str) -> ResponseReturnValue:
+    """The BPMN of the version the dossier runs on (for the diagram viewer)."""
+    try:
+        detail = dossiers.get_dossier(current_core(), code)
+    except NotFound:
+        abort(404)
+    return Response(detail.version.bpmn_xml, mimetype="application/xml")
+
+
 @bp.get("/<code>")
 @role_required(*STAFF)
 def show(code: str) -> ResponseReturnValue:
@@ -81,5 +101,12 @@ def show(code: str) -> ResponseReturnValue:
         detail = dossiers.get_dossier(current_core(), code)
     except NotFound:
         abort(404)
-    return render_template("reception/show.html", detail=detail,
-                           letters=apologies.letters(current_core(), code=code))
+    escalated = {a.task.bpmn_id for a in supervision.open_alerts(
+        current_core(), include_settled=False) if a.task is not None
+        and a.dossier.code == code and a.escalation.level >= 1}
+    return render_template(
+        "reception/show.html", detail=detail,
+        letters=apologies.letters(current_core(), code=code),
+        markers={"active": sorted({t.bpmn_id for t in detail.tasks if t.state == "ready"}),
+                 "done": sorted({t.bpmn_id for t in detail.tasks if t.state == "completed"}),
+                 "escalated": sorted(escalated)})

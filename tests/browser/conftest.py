@@ -37,6 +37,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 class LiveServer:
     """The app served by werkzeug in a thread, on a free port of 127.0.0.1."""
 
+    screenshot_dir = Path("/tmp")
+
     def __init__(self, core: Core, clock: Clock) -> None:
         app = create_app({"TESTING": True, "SECRET_KEY": "browser", "CLOCK": clock,
                           "DATABASE_URL": str(core.db.url)}, core=core)
@@ -60,9 +62,17 @@ def browser_clock() -> Clock:
 
 
 @pytest.fixture
-def live_server(sqlite_db: Engine, browser_clock: Clock) -> Iterator[LiveServer]:
+def browser_core(sqlite_db: Engine) -> Core:
+    """The core the live server runs on (tests may prepare dossiers through it)."""
+    return make_core(sqlite_db)
+
+
+@pytest.fixture
+def live_server(browser_core: Core, browser_clock: Clock,
+                tmp_path: Path) -> Iterator[LiveServer]:
     """The app on a fresh SQLite database, served on 127.0.0.1."""
-    with LiveServer(make_core(sqlite_db), browser_clock) as server:
+    with LiveServer(browser_core, browser_clock) as server:
+        server.screenshot_dir = tmp_path
         yield server
 
 
