@@ -1,9 +1,11 @@
-"""APScheduler 3 jobs: the due-item pass, in its own process or inside the dev server.
+"""APScheduler 3 jobs: the due-item pass and the outbox pass, in their own process or inside
+the dev server.
 
 Any number of scheduler processes may run against one PostgreSQL: each pass leases a batch
 of due items (SKIP LOCKED), so two processes never take the same item, and handles each in
 its own transaction. A process that dies mid-batch loses nothing: its leases expire after
-`Settings.lease_seconds` and another process takes the items over.
+`Settings.lease_seconds` and another process takes the items over. The outbox pass leases
+citizens' e-mails the same way and sends each once.
 """
 
 from __future__ import annotations
@@ -20,10 +22,12 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 
 from engine.bootstrap import Core
 from engine.services.escalations import PassResult, claim_due, handle_due_item
+from engine.services.outbox import SendResult, send_due
 
 log = logging.getLogger(__name__)
 
 DEFAULT_BATCH = 200
+OUTBOX_BATCH = 50
 
 
 def owner_name() -> str:
@@ -57,14 +61,30 @@ def due_pass(core: Core, clock: Callable[[], datetime] = _wall_clock,
     return result
 
 
+def outbox_pass(core: Core, clock: Callable[[], datetime] = _wall_clock,
+                batch: int = OUTBOX_BATCH) -> SendResult:
+    """One outbox pass at the clock's time: lease up to `batch` due e-mails and send each."""
+    result = send_due(core, clock(), owner_name(), batch)
+    if result.failed:
+        log.warning("outbox pass: %s (the SMTP relay is %s:%d)", result,
+                    core.settings.smtp_host, core.settings.smtp_port)
+    elif result.sent or result.deferred:
+        log.info("outbox pass: %s", result)
+    return result
+
+
 def make_scheduler(core: Core, *, blocking: bool, interval_seconds: float = 10,
-                   batch: int = DEFAULT_BATCH) -> BaseScheduler:
-    """A scheduler running the due pass every `interval_seconds`, `batch` items a pass."""
+                   batch: int = DEFAULT_BATCH,
+                   outbox_interval_seconds: float = 10) -> BaseScheduler:
+    """A scheduler running the due pass (`batch` items a pass) and the outbox pass."""
     scheduler: BaseScheduler = (BlockingScheduler(timezone=UTC) if blocking
                                 else BackgroundScheduler(timezone=UTC, daemon=True))
     scheduler.add_job(due_pass, "interval", args=[core], kwargs={"batch": batch},
                       seconds=interval_seconds, id="due_pass", max_instances=1,
                       coalesce=True, next_run_time=datetime.now(UTC))
+    scheduler.add_job(outbox_pass, "interval", args=[core], seconds=outbox_interval_seconds,
+                      id="outbox_pass", max_instances=1, coalesce=True,
+                      next_run_time=datetime.now(UTC))
     return scheduler
 
 

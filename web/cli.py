@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -12,8 +14,14 @@ from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from engine import demo, migrate
-from engine.bootstrap import Settings, bootstrap
-from engine.scheduler import DEFAULT_BATCH, configure_logging, due_pass, make_scheduler
+from engine.bootstrap import Core, Settings, bootstrap
+from engine.scheduler import (
+    DEFAULT_BATCH,
+    configure_logging,
+    due_pass,
+    make_scheduler,
+    outbox_pass,
+)
 from engine.services import catalogue
 from web import create_app, current_core
 
@@ -60,13 +68,17 @@ def demo_data() -> None:
 @click.option("--once", is_flag=True, help="run a single pass and exit (tests, cron)")
 @with_appcontext
 def scheduler(interval: float, batch: int, lease: int | None, once: bool) -> None:
-    """Run the scheduler process: escalations and BPMN timers (run as many as you like)."""
+    """Run the scheduler process: escalations, BPMN timers, e-mails (run as many as you like)."""
     configure_logging()
     core = current_core()
-    if lease is not None and lease != core.settings.lease_seconds:
-        core = bootstrap(dataclasses.replace(core.settings, lease_seconds=lease), db=core.db)
+    settings = smtp_settings(core.settings, os.environ)
+    if lease is not None:
+        settings = dataclasses.replace(settings, lease_seconds=lease)
+    if settings != core.settings:
+        core = bootstrap(settings, db=core.db)
     if once:
         due_pass(core, batch=batch)
+        outbox_pass(core)
         return
     make_scheduler(core, blocking=True, interval_seconds=interval, batch=batch).start()
 
@@ -80,6 +92,44 @@ def serve(host: str, port: int) -> None:
     logging.basicConfig(level=logging.INFO)
     from werkzeug.serving import run_simple
 
-    make_scheduler(current_core(), blocking=False).start()
+    make_scheduler(_with_smtp_from_environment(current_core()), blocking=False).start()
     run_simple(host, port, current_app._get_current_object(),  # type: ignore[attr-defined]
                threaded=True, use_reloader=False)
+
+
+SMTP_VARIABLES = ("MOTCUA_SMTP_HOST", "MOTCUA_SMTP_PORT", "MOTCUA_SMTP_SENDER",
+                  "MOTCUA_SMTP_USERNAME", "MOTCUA_SMTP_PASSWORD", "MOTCUA_SMTP_STARTTLS")
+
+
+def smtp_settings(settings: Settings, environ: Mapping[str, str]) -> Settings:
+    """`settings` with the SMTP relay the MOTCUA_SMTP_* variables set (unset ones unchanged)."""
+    changes: dict[str, object] = {}
+    for name in SMTP_VARIABLES:
+        value = environ.get(name)
+        if value is None:
+            continue
+        field = name.removeprefix("MOTCUA_").lower()
+        if field == "smtp_port":
+            if not value.isdigit() or not 0 < int(value) < 65536:
+                raise click.UsageError(f"{name} must be a port number (1-65535), not {value!r}")
+            changes[field] = int(value)
+        elif field == "smtp_starttls":
+            if value.lower() not in _YES | _NO:
+                raise click.UsageError(f"{name} must be 1/true/yes/on or 0/false/no/off, "
+                                       f"not {value!r}")
+            changes[field] = value.lower() in _YES
+        else:
+            changes[field] = (value or None) if field in _OPTIONAL else value
+    return dataclasses.replace(settings, **changes) if changes else settings  # type: ignore[arg-type]
+
+
+_YES = {"1", "true", "yes", "on"}
+_NO = {"0", "false", "no", "off", ""}
+_OPTIONAL = {"smtp_username", "smtp_password"}
+
+
+def _with_smtp_from_environment(core: Core) -> Core:
+    settings = smtp_settings(core.settings, os.environ)
+    if settings == core.settings:
+        return core
+    return bootstrap(settings, db=core.db)
