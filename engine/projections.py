@@ -17,6 +17,7 @@ from sqlalchemy import Connection, Table, bindparam, delete, insert, select, upd
 from engine.errors import CHANGED_MEANWHILE, N_, Conflict
 from engine.models import Dossier, DossierPause, DueItem, Event, ProcessInstance, Task
 from engine.runtime import ReadyTask, Runtime
+from engine.services import outbox
 from engine.specs import ParsedVersion
 from workflows.calendar import WorkingCalendar
 from workflows.deadlines import classify_outcome, moved_appointment, step_due_at
@@ -94,17 +95,20 @@ class DossierState:
     supplement_rounds: int
     resolved_at: datetime | None
     received_at: datetime
+    applicant_name: str
+    applicant_email: str
 
     @classmethod
     def of(cls, row: Any) -> DossierState:
         """From an ORM dossier or a row selected with DOSSIER_COLUMNS."""
         return cls(row.id, row.code, row.status, row.appointment_at, row.supplement_rounds,
-                   row.resolved_at, row.received_at)
+                   row.resolved_at, row.received_at, row.applicant_name, row.applicant_email)
 
 
 DOSSIER_COLUMNS = (DOSSIERS.c.id, DOSSIERS.c.code, DOSSIERS.c.status,
                    DOSSIERS.c.appointment_at, DOSSIERS.c.supplement_rounds,
-                   DOSSIERS.c.resolved_at, DOSSIERS.c.received_at)
+                   DOSSIERS.c.resolved_at, DOSSIERS.c.received_at,
+                   DOSSIERS.c.applicant_name, DOSSIERS.c.applicant_email)
 
 
 def due_rows(policy: EscalationPolicy, calendar: WorkingCalendar, kind: str, ref: str,
@@ -281,6 +285,7 @@ def _project_status(conn: Connection, calendar: WorkingCalendar, parsed: ParsedV
             values["returned_at"] = now
     conn.execute(update(DOSSIERS).where(DOSSIERS.c.id == dossier.id)
                  .values(status=int(current), **values))
+    _tell_applicant(conn, calendar, parsed, dossier, steps, values, now)
     # The appointment date's warnings run only while its clock runs.
     receipt = DossierStatus(dossier.status) == DossierStatus.RECEIVED
     if receipt or "appointment_at" in values or current in PAUSING or not is_open(current):
@@ -289,3 +294,30 @@ def _project_status(conn: Connection, calendar: WorkingCalendar, parsed: ParsedV
             conn, calendar, parsed.procedure.appointment_escalation, dossier.id, instance_id,
             dossier.received_at,
             values.get("appointment_at", dossier.appointment_at) if running else None)
+
+
+def _tell_applicant(conn: Connection, calendar: WorkingCalendar, parsed: ParsedVersion,
+                    dossier: DossierState, steps: list[DossierStatus], values: dict[str, Any],
+                    now: datetime) -> None:
+    """E-mail the applicant when the dossier is received, sent back or resolved."""
+    if not dossier.applicant_email:
+        return
+    procedure = parsed.procedure
+    common = {"agency_name": procedure.agency or "MotCua", "code": dossier.code,
+              "procedure_name": procedure.name, "applicant_name": dossier.applicant_name,
+              "zone": calendar.hours.timezone}
+    letters: list[tuple[str, outbox.Letter]] = []
+    if DossierStatus(dossier.status) == DossierStatus.RECEIVED:
+        letters.append((f"{dossier.code}:received", outbox.received_letter(
+            received_at=dossier.received_at, appointment_at=dossier.appointment_at, **common)))
+    if DossierStatus.SUPPLEMENT_REQUESTED in steps:
+        rounds = values.get("supplement_rounds", dossier.supplement_rounds)
+        letters.append((f"{dossier.code}:supplement:{rounds}", outbox.supplement_letter(
+            requested_at=now, **common)))
+    if DossierStatus.RESOLVED in steps:
+        letters.append((f"{dossier.code}:resolved", outbox.result_ready_letter(
+            resolved_at=now, **common)))
+    for key, letter in letters:
+        outbox.enqueue(conn, key=key, to_address=dossier.applicant_email,
+                       subject=letter.subject, body=letter.body, now=now,
+                       dossier_id=dossier.id)

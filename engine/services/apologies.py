@@ -16,6 +16,7 @@ from engine.bootstrap import Core
 from engine.errors import N_, Conflict, Forbidden, InvalidInput, NotFound
 from engine.models import Apology, Dossier, Procedure, Task, User
 from engine.projections import event, write_events
+from engine.services import outbox
 from engine.specs import user_task_properties
 from workflows.statuses import DossierStatus, is_open
 
@@ -126,6 +127,18 @@ def decide(core: Core, user: User, apology_id: int, approve: bool, note: str,
         apology.decided_by, apology.decided_at = user.id, now
         apology.decision_note = note.strip()[:1000] or None
         session.flush()
+        dossier = session.get_one(Dossier, apology.dossier_id)
+        if approve and dossier.applicant_email:
+            procedure = session.get_one(Procedure, dossier.procedure_id)
+            letter = outbox.apology_letter(
+                agency_name=core.settings.agency_name, code=dossier.code,
+                procedure_name=procedure.name, applicant_name=dossier.applicant_name,
+                reason=apology.reason, new_appointment_at=apology.new_appointment_at,
+                previous_appointment_at=apology.previous_appointment_at,
+                zone=core.settings.hours.timezone)
+            outbox.enqueue(session.connection(), key=f"apology:{apology.id}",
+                           to_address=dossier.applicant_email, subject=letter.subject,
+                           body=letter.body, now=now, dossier_id=dossier.id)
         write_events(session.connection(), [event(
             apology.dossier_id, "apology_approved" if approve else "apology_rejected", now,
             user.username, data={"id": apology.id,

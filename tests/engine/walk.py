@@ -25,9 +25,9 @@ def user(core: Core, username: str) -> User:
 
 def receive(core: Core, now: datetime, **overrides: Any) -> Dossier:
     """Receive a judicial record dossier in person."""
-    return dossiers.receive_dossier(core, procedure_code=JUDICIAL_RECORD, applicant=APPLICANT,
-                                    channel="in_person", actor="reception", now=now,
-                                    **overrides)
+    arguments: dict[str, Any] = {"procedure_code": JUDICIAL_RECORD, "applicant": APPLICANT,
+                                 "channel": "in_person", "actor": "reception", **overrides}
+    return dossiers.receive_dossier(core, now=now, **arguments)
 
 
 def ready_tasks(core: Core, code: str) -> list[Task]:
