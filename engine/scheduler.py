@@ -21,7 +21,7 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from engine.bootstrap import Core
-from engine.services.escalations import PassResult, claim_due, handle_due_item
+from engine.services.escalations import PassResult, claim_due_items, handle_due_items
 from engine.services.outbox import SendResult, send_due
 
 log = logging.getLogger(__name__)
@@ -41,22 +41,22 @@ def _wall_clock() -> datetime:
 
 def due_pass(core: Core, clock: Callable[[], datetime] = _wall_clock,
              batch: int = DEFAULT_BATCH) -> PassResult:
-    """One pass at the clock's time: lease up to `batch` due items, then handle each.
+    """One pass at the clock's time: lease up to `batch` due items, then handle them.
 
-    Each item is handled in its own transaction, so a crash in the middle of a batch keeps
-    what was done and leaves the rest leased until the lease expires.
+    Deadlines are handled in groups, one transaction each; every BPMN timer in its own. A crash
+    in the middle of a batch keeps what was committed and leaves the rest leased until the
+    lease expires, when another scheduler takes it.
     """
     now = clock()
     owner = owner_name()
     result = PassResult()
-    item_ids = claim_due(core, now, owner, batch)
-    result.claimed = len(item_ids)
-    if not item_ids:
+    items = claim_due_items(core, now, owner, batch)
+    result.claimed = len(items)
+    if not items:
         log.debug("claimed 0 due items")
         return result
-    log.info("claimed %d due items", len(item_ids))
-    for item_id in item_ids:
-        handle_due_item(core, item_id, owner, now, result)
+    log.info("claimed %d due items", len(items))
+    handle_due_items(core, items, owner, now, result)
     log.info("due pass: %s", result)
     return result
 

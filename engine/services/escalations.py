@@ -1,30 +1,51 @@
-"""The scheduler's pass: escalate overdue steps and fire due BPMN timers, exactly once."""
+"""The scheduler's pass: escalate overdue steps and fire due BPMN timers, exactly once.
+
+A pass leases a batch of due items (SKIP LOCKED on PostgreSQL), then handles them in due
+order on one connection: each run of step-deadline and appointment items set-based, in one
+transaction per CHUNK items (a handful of statements whatever the count), and each BPMN timer
+in a transaction of its own, so that an engine failure holds back only its own instance.
+Only the items still leased to this owner are acted on (locked FOR UPDATE on PostgreSQL) and
+each is deleted in the transaction that acts on it; an escalation is inserted ON CONFLICT DO
+NOTHING on its unique (dossier_id, ref, level), so a level already raised is never raised,
+notified or logged again. A crash keeps what was committed and leaves the rest leased until
+the lease expires and another pass takes it over.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from functools import cache
+from typing import Any, NamedTuple, cast
 
-from sqlalchemy import literal, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from engine.bootstrap import Core
 from engine.errors import Conflict
-from engine.models import (
-    Dossier,
-    DueItem,
-    Escalation,
-    Notification,
-    Task,
-    User,
-)
+from engine.models import Escalation, Notification, User
 from engine.projections import (
     APPOINTMENT,
     DEADLINE,
     DOSSIER_COLUMNS,
     DOSSIERS,
+    DUE,
     INSTANCES,
+    TASKS,
     TIMER,
     DossierState,
     event,
@@ -33,7 +54,17 @@ from engine.projections import (
     write_events,
 )
 from engine.runtime import Incident
+from workflows.calendar import WorkingCalendar
 from workflows.statuses import DossierStatus, is_open
+
+ESCALATIONS = cast(Table, Escalation.__table__)
+NOTIFICATIONS = cast(Table, Notification.__table__)
+USERS = cast(Table, User.__table__)
+ESCALATED = (DEADLINE, APPOINTMENT)
+# An escalation row to insert, and what its notifications and event tell.
+Raised = tuple[dict[str, Any], dict[str, Any]]
+# Deadline and appointment items handled per transaction: a few statements for all of them.
+CHUNK = 100
 
 
 @dataclass
@@ -46,133 +77,262 @@ class PassResult:
     deserialized: int = 0
 
 
+# Statements of the pass, built once: building a statement costs more than running it.
+_CLAIMABLE = (
+    select(DUE.c.id)
+    .where(DUE.c.due_at <= bindparam("now"),
+           or_(DUE.c.lock_expires_at.is_(None), DUE.c.lock_expires_at < bindparam("now")))
+    .order_by(DUE.c.due_at)
+    .limit(bindparam("batch"))
+)
+
+
+def _claim(claimable: Any) -> Any:
+    return (update(DUE).where(DUE.c.id.in_(claimable.scalar_subquery()))
+            .values(lock_owner=bindparam("owner"), lock_expires_at=bindparam("expires"))
+            .returning(DUE.c.id, DUE.c.kind, DUE.c.due_at))
+
+
+_CLAIM = {"postgresql": _claim(_CLAIMABLE.with_for_update(skip_locked=True)),
+          "sqlite": _claim(_CLAIMABLE)}
+_MINE = and_(DUE.c.id.in_(bindparam("ids", expanding=True)),
+             DUE.c.lock_owner == bindparam("owner"))
+_KINDS = select(DUE.c.id, DUE.c.kind).where(_MINE).order_by(DUE.c.due_at, DUE.c.id)
+_ESCALATED = (
+    select(DUE.c.id, DUE.c.kind, DUE.c.dossier_id, DUE.c.ref, DUE.c.level,
+           DOSSIERS.c.procedure_version_id, DOSSIERS.c.code, DOSSIERS.c.status,
+           DOSSIERS.c.appointment_at, TASKS.c.id.label("task_id"),
+           TASKS.c.state.label("task_state"), TASKS.c.due_at.label("task_due_at"),
+           TASKS.c.bpmn_id, TASKS.c.role, TASKS.c.department, TASKS.c.name)
+    .select_from(DUE.join(DOSSIERS, DOSSIERS.c.id == DUE.c.dossier_id)
+                 .outerjoin(TASKS, and_(TASKS.c.id == DUE.c.ref, DUE.c.kind == DEADLINE)))
+    .where(_MINE, DUE.c.kind.in_(ESCALATED))
+    .order_by(DUE.c.due_at, DUE.c.id)
+)
+# PostgreSQL locks the leased rows until the transaction ends (SQLite's BEGIN IMMEDIATE
+# already serializes writers): a lease lost meanwhile means the row is not found, and skipped.
+_ESCALATED_ITEMS = {"postgresql": _ESCALATED.with_for_update(of=DUE), "sqlite": _ESCALATED}
+_TIMER_COLUMNS = (DUE.c.ref, DUE.c.instance_id, INSTANCES.c.state, INSTANCES.c.revision,
+                  INSTANCES.c.procedure_version_id, *DOSSIER_COLUMNS)
+_TIMER_MINE = (DUE.c.id == bindparam("item_id"), DUE.c.lock_owner == bindparam("owner"),
+               DUE.c.kind == TIMER, INSTANCES.c.id == DUE.c.instance_id,
+               DOSSIERS.c.id == DUE.c.dossier_id)
+# The lease is released in the transaction that fires the timer (its item is usually
+# deleted by the projections, or moved to the timer's next due time).
+_RELEASE = (update(DUE).where(DUE.c.id == bindparam("item_id"))
+            .values(lock_owner=None, lock_expires_at=None))
+# A timer's item, locked (and its lease released) with its instance and dossier: PostgreSQL
+# in one UPDATE … FROM … RETURNING; SQLite returns the modified table's columns only.
+_TIMER_ITEM = {"postgresql": (_RELEASE.where(*_TIMER_MINE[1:]).returning(*_TIMER_COLUMNS),),
+               "sqlite": (select(*_TIMER_COLUMNS).where(*_TIMER_MINE), _RELEASE)}
+_DELETE_MINE = delete(DUE).where(_MINE)
+# An existing escalation (same dossier, ref and level) is skipped by the unique constraint.
+_RAISE = {name: dialect_insert(ESCALATIONS)
+          .on_conflict_do_nothing(index_elements=["dossier_id", "ref", "level"])
+          .returning(ESCALATIONS.c.id, ESCALATIONS.c.dossier_id, ESCALATIONS.c.ref,
+                     ESCALATIONS.c.level)
+          for name, dialect_insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))}
+_NOTIFY = insert(NOTIFICATIONS)
+
+
+class DueRef(NamedTuple):
+    """A leased due item: its id and kind."""
+
+    id: int
+    kind: str
+
+
 def run_due(core: Core, now: datetime, owner: str, batch: int = 200) -> PassResult:
-    """Claim the due items at `now` under a lease and handle each in its own transaction."""
+    """Claim the due items at `now` under a lease and handle them, on one connection."""
     result = PassResult()
-    item_ids = claim_due(core, now, owner, batch)
-    result.claimed = len(item_ids)
-    for item_id in item_ids:
-        handle_due_item(core, item_id, owner, now, result)
+    with core.db.connect() as conn:
+        items = _claim_on(conn, core, now, owner, batch)
+        result.claimed = len(items)
+        _handle_on(conn, core, items, owner, now, result)
     return result
 
 
 def claim_due(core: Core, now: datetime, owner: str, batch: int) -> list[int]:
-    """Lease up to `batch` due items nobody holds (SKIP LOCKED on PostgreSQL)."""
-    with core.uow() as uow:
-        query = (
-            select(DueItem.id)
-            .where(DueItem.due_at <= now,
-                   or_(DueItem.lock_expires_at.is_(None), DueItem.lock_expires_at < now))
-            .order_by(DueItem.due_at)
-            .limit(batch)
-        )
-        if uow.session.get_bind().dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
-        ids = list(uow.session.scalars(query))
-        if ids:
-            uow.session.execute(
-                update(DueItem).where(DueItem.id.in_(ids))
-                .values(lock_owner=owner,
-                        lock_expires_at=now + timedelta(seconds=core.settings.lease_seconds))
-                .execution_options(synchronize_session=False))
-        uow.commit()
-        return ids
+    """Lease up to `batch` due items nobody holds (SKIP LOCKED on PostgreSQL), in due order."""
+    return [item.id for item in claim_due_items(core, now, owner, batch)]
+
+
+def claim_due_items(core: Core, now: datetime, owner: str, batch: int) -> list[DueRef]:
+    """claim_due, with each item's kind: what handle_due_items takes."""
+    with core.db.connect() as conn:
+        return _claim_on(conn, core, now, owner, batch)
+
+
+def _claim_on(conn: Connection, core: Core, now: datetime, owner: str,
+              batch: int) -> list[DueRef]:
+    with conn.begin():
+        claimed = conn.execute(_CLAIM[conn.dialect.name], {
+            "now": now, "batch": batch, "owner": owner,
+            "expires": now + timedelta(seconds=core.settings.lease_seconds)}).all()
+    return [DueRef(row.id, row.kind)
+            for row in sorted(claimed, key=lambda row: (row.due_at, row.id))]
 
 
 def handle_due_item(core: Core, item_id: int, owner: str, now: datetime,
                     result: PassResult) -> None:
     """Act on one leased due item; a lost lease (someone else took it) means do nothing."""
-    with core.uow() as uow:
-        session = uow.session
-        query = select(DueItem).where(DueItem.id == item_id, DueItem.lock_owner == owner)
-        if session.get_bind().dialect.name == "postgresql":
-            query = query.with_for_update()
-        item = session.scalars(query).first()
+    with core.db.connect() as conn:
+        with conn.begin():
+            items = [DueRef(row.id, row.kind) for row in conn.execute(
+                _KINDS, {"ids": [item_id], "owner": owner})]
+        _handle_on(conn, core, items, owner, now, result)
+
+
+def handle_due_items(core: Core, items: Sequence[DueRef], owner: str, now: datetime,
+                     result: PassResult) -> None:
+    """Act on leased due items in their order; those whose lease was lost are left alone.
+
+    Runs of deadline and appointment items are handled set-based, CHUNK per transaction;
+    each timer in its own transaction. An item of another kind is left leased.
+    """
+    if items:
+        with core.db.connect() as conn:  # one connection (one pool checkout) for them all
+            _handle_on(conn, core, items, owner, now, result)
+
+
+def _handle_on(conn: Connection, core: Core, items: Sequence[DueRef], owner: str,
+               now: datetime, result: PassResult) -> None:
+    pending: list[int] = []
+    calendar: list[WorkingCalendar] = []  # read once per pass, by the first timer
+    for item_id, kind in items:
+        if kind in ESCALATED:
+            pending.append(item_id)
+            if len(pending) < CHUNK:
+                continue
+        if pending:
+            _escalate_chunk(core, conn, pending, owner, now, result)
+            pending = []
+        if kind == TIMER:
+            _fire_timer(core, conn, item_id, owner, now, result, calendar)
+    if pending:
+        _escalate_chunk(core, conn, pending, owner, now, result)
+
+
+def _escalate_chunk(core: Core, conn: Connection, item_ids: list[int], owner: str,
+                    now: datetime, result: PassResult) -> None:
+    """Raise each item's warning or escalation once and tell the officers; drop the items."""
+    keys = {"ids": item_ids, "owner": owner}
+    with conn.begin(), Session(bind=conn) as session:
+        items = conn.execute(_ESCALATED_ITEMS[conn.dialect.name], keys).all()
+        if not items:
+            return
+        raised: dict[tuple[int, str, int], Raised] = {}
+        for item in items:
+            escalation = _escalation(core, session, item, now)
+            if escalation is not None:
+                raised.setdefault((item.dossier_id, item.ref, item.level), escalation)
+        if raised:
+            new = conn.execute(_RAISE[conn.dialect.name],
+                               [row for row, _ in raised.values()]).all()
+            _notify(conn, now, raised, new)
+            result.escalated += len(new)
+        conn.execute(_DELETE_MINE, {"ids": [item.id for item in items], "owner": owner})
+
+
+def _escalation(core: Core, session: Session, item: Any, now: datetime) -> Raised | None:
+    """The escalation row an item raises and what it tells, or None if it raises nothing."""
+    procedure = core.parsed_for(session, item.procedure_version_id).procedure
+    if item.kind == DEADLINE:
+        if item.task_id is None or item.task_state != "ready" or item.task_due_at is None:
+            return None
+        policy, role, deadline = procedure.step_policy(item.bpmn_id), item.role, item.task_due_at
+    else:
+        if not is_open(DossierStatus(item.status)):
+            return None
+        policy, role, deadline = procedure.appointment_escalation, "", item.appointment_at
+    audience = policy.audience(item.level, role) or "supervisor"
+    row = {"dossier_id": item.dossier_id, "kind": "step" if item.task_id else "appointment",
+           "ref": item.ref, "task_id": item.task_id, "level": item.level, "role": audience,
+           "due_at": deadline, "raised_at": now}
+    told = {"department": item.department, "task_id": item.task_id, "name": item.name,
+            "data": {"level": item.level, "due_at": deadline.isoformat(), "code": item.code,
+                     "step": item.name, "role": audience}}
+    return row, told
+
+
+def _notify(conn: Connection, now: datetime,
+            raised: dict[tuple[int, str, int], Raised],
+            new: Sequence[Any]) -> None:
+    """Notify the holders of each new escalation's role and log it, in the items' order."""
+    ids = {(row.dossier_id, row.ref, row.level): row.id for row in new}
+    fresh = [(ids[key], row, told) for key, (row, told) in raised.items() if key in ids]
+    holders = _holders(conn, {(row["role"], told["department"]) for _, row, told in fresh})
+    notifications, events = [], []
+    for escalation_id, row, told in fresh:
+        notifications += [
+            {"user_id": user_id, "dossier_id": row["dossier_id"],
+             "escalation_id": escalation_id, "kind": "escalation", "data": told["data"],
+             "created_at": now, "read_at": None}
+            for user_id in holders[row["role"], told["department"]]]
+        events.append(event(row["dossier_id"], "warned" if row["level"] == 0 else "escalated",
+                            now, None, told["task_id"], told["name"], told["data"]))
+    if notifications:
+        conn.execute(_NOTIFY, notifications)
+    write_events(conn, events)
+
+
+@cache
+def _holders_query(roles: int) -> Any:
+    """Active users with any of `roles` roles (bound as r0, r1…), telling which each holds."""
+    # Roles are stored comma-separated: match a whole item, not a substring of another.
+    holds = [(literal(",") + USERS.c.roles + literal(",")).contains(bindparam(f"r{n}"))
+             for n in range(roles)]
+    return (select(USERS.c.id, USERS.c.department,
+                   *(hold.label(f"r{n}") for n, hold in enumerate(holds)))
+            .where(USERS.c.active.is_(True), or_(*holds)).order_by(USERS.c.id))
+
+
+def _holders(conn: Connection, wanted: set[tuple[str, str | None]]
+             ) -> dict[tuple[str, str | None], list[int]]:
+    """The active users holding each (role, department or None for any), in one query."""
+    roles = sorted({role for role, _ in wanted})
+    found = conn.execute(_holders_query(len(roles)),
+                         {f"r{n}": f",{role}," for n, role in enumerate(roles)}).all()
+    holders: dict[tuple[str, str | None], list[int]] = {}
+    for role, department in wanted:
+        held = roles.index(role) + 2  # the columns: id, department, r0, r1…
+        holders[role, department] = [
+            user.id for user in found
+            if user[held] and (department is None or user.department == department)]
+    return holders
+
+
+def _fire_timer(core: Core, conn: Connection, item_id: int, owner: str, now: datetime,
+                result: PassResult, calendar: list[WorkingCalendar]) -> None:
+    """Fire one instance's due timers in a transaction of its own."""
+    keys = {"item_id": item_id, "owner": owner}
+    with conn.begin() as transaction, Session(bind=conn) as session:
+        lock, *release = _TIMER_ITEM[conn.dialect.name]
+        item = conn.execute(lock, keys).first()
         if item is None:
             return
-        if item.kind in (DEADLINE, APPOINTMENT):
-            if _escalate(core, session, item, now):
-                result.escalated += 1
-            session.delete(item)
-            uow.commit()
-            return
-        if item.kind == TIMER:
-            try:
-                _fire_timers(core, session, item, now, result)
-            except (Conflict, Incident):
-                uow.rollback()
-                return  # the lease expires and a later pass tries again
-            session.execute(update(DueItem).where(DueItem.id == item_id)
-                            .values(lock_owner=None, lock_expires_at=None)
-                            .execution_options(synchronize_session=False))
-            uow.commit()
+        for statement in release:
+            conn.execute(statement, keys)
+        if not calendar:
+            calendar.append(core.calendar_for(session))
+        try:
+            _fire(core, conn, lambda version: core.parsed_for(session, version), calendar[0],
+                  item, now, result)
+        except (Conflict, Incident):
+            transaction.rollback()  # the lease holds: it expires and a later pass retries
 
 
-def _escalate(core: Core, session: Session, item: DueItem, now: datetime) -> bool:
-    """Raise the item's warning or escalation once, and tell the officers it concerns."""
-    dossier = session.get_one(Dossier, item.dossier_id)
-    procedure = core.parsed_for(session, dossier.procedure_version_id).procedure
-    if item.kind == DEADLINE:
-        task = session.get(Task, item.ref)
-        if task is None or task.state != "ready" or task.due_at is None:
-            return False
-        policy, role, deadline = procedure.step_policy(task.bpmn_id), task.role, task.due_at
-        department, name = task.department, task.name
-    else:
-        if not is_open(DossierStatus(dossier.status)):
-            return False
-        policy, role, deadline = procedure.appointment_escalation, "", dossier.appointment_at
-        task, department, name = None, None, None
-    exists = session.scalars(select(Escalation.id).where(
-        Escalation.dossier_id == dossier.id, Escalation.ref == item.ref,
-        Escalation.level == item.level)).first()
-    if exists is not None:
-        return False
-    audience = policy.audience(item.level, role) or "supervisor"
-    escalation = Escalation(
-        dossier_id=dossier.id, kind="step" if task else "appointment", ref=item.ref,
-        task_id=task.id if task else None, level=item.level, role=audience, due_at=deadline,
-        raised_at=now)
-    session.add(escalation)
-    session.flush()
-    data = {"level": item.level, "due_at": deadline.isoformat(), "code": dossier.code,
-            "step": name, "role": audience}
-    recipients = session.scalars(select(User.id).where(*_holders_of(audience, department)))
-    session.add_all(Notification(user_id=user_id, dossier_id=dossier.id,
-                                 escalation_id=escalation.id, kind="escalation", data=data,
-                                 created_at=now) for user_id in recipients)
-    write_events(session.connection(), [
-        event(dossier.id, "warned" if item.level == 0 else "escalated", now, None,
-              task.id if task else None, name, data)])
-    return True
-
-
-def _holders_of(role: str, department: str | None) -> list[Any]:
-    """Conditions selecting the active users with `role` (in `department`, if given)."""
-    # Roles are stored comma-separated: match a whole item, not a substring of another.
-    conditions = [User.active.is_(True),
-                  (literal(",") + User.roles + literal(",")).contains(f",{role},")]
-    if department is not None:
-        conditions.append(User.department == department)
-    return conditions
-
-
-def _fire_timers(core: Core, session: Session, item: DueItem, now: datetime,
-                 result: PassResult) -> None:
-    conn = session.connection()
-    instance = conn.execute(select(INSTANCES.c.state, INSTANCES.c.revision,
-                                   INSTANCES.c.procedure_version_id)
-                            .where(INSTANCES.c.id == item.instance_id)).one()
-    dossier = DossierState.of(conn.execute(
-        select(*DOSSIER_COLUMNS).where(DOSSIERS.c.id == item.dossier_id)).one())
-    parsed = core.parsed_for(session, instance.procedure_version_id)
-    workflow = core.runtime.restore(instance.state)
+def _fire(core: Core, conn: Connection, parsed_for: Callable[[int], Any],
+          calendar: WorkingCalendar, item: Any, now: datetime, result: PassResult) -> None:
+    dossier = DossierState.of(item)
+    parsed = parsed_for(item.procedure_version_id)
+    workflow = core.runtime.restore(item.state)
     previous = {task.id for task in core.runtime.ready_tasks(workflow)}
     result.deserialized += 1
     core.runtime.fire_timers(workflow, now)
-    save_state(conn, core.runtime, item.instance_id, instance.revision, workflow, now)
+    save_state(conn, core.runtime, item.instance_id, item.revision, workflow, now)
     events = [event(dossier.id, "timer_fired", now, None, data={"timer": item.ref})]
-    project(conn, core.runtime, core.calendar_for(session), parsed, dossier, item.instance_id,
-            workflow, now, None, events, previous)
+    project(conn, core.runtime, calendar, parsed, dossier, item.instance_id, workflow, now,
+            None, events, previous)
     write_events(conn, events)
     result.timers_fired += 1
