@@ -74,6 +74,13 @@ def _end_pause(conn: Connection, calendar: WorkingCalendar, dossier: DossierStat
     return appointment
 
 
+_TIMER_ITEMS = select(DUE.c.id, DUE.c.ref, DUE.c.due_at).where(
+    DUE.c.instance_id == bindparam("instance_id"), DUE.c.kind == TIMER)
+_DROP_ITEM = delete(DUE).where(DUE.c.id == bindparam("item_id"))
+_MOVE_ITEM = update(DUE).where(DUE.c.id == bindparam("item_id")).values(
+    due_at=bindparam("new_due_at"))
+_CANCEL_TASKS = update(TASKS).where(TASKS.c.id.in_(bindparam("ids", expanding=True))).values(
+    state="cancelled", completed_at=bindparam("now"))
 _DROP_APPOINTMENT_ITEMS = delete(DUE).where(DUE.c.dossier_id == bindparam("dossier_id"),
                                             DUE.c.kind == APPOINTMENT)
 
@@ -185,8 +192,7 @@ def _project_tasks(conn: Connection, calendar: WorkingCalendar, parsed: ParsedVe
     gone = existing.difference(ready_ids)
     if gone:
         # Left without an officer completing it: cancelled by an event or a gateway.
-        conn.execute(update(TASKS).where(TASKS.c.id.in_(gone))
-                     .values(state="cancelled", completed_at=now))
+        conn.execute(_CANCEL_TASKS, {"ids": list(gone), "now": now})
     # Deadlines of steps no longer waiting are no longer due.
     conn.execute(_DROP_DEADLINES, {"instance_id": instance_id, "ready": ready_ids})
     rows, deadlines = [], []
@@ -219,15 +225,14 @@ def _project_tasks(conn: Connection, calendar: WorkingCalendar, parsed: ParsedVe
 def _project_timers(conn: Connection, runtime: Runtime, dossier: DossierState,
                     instance_id: int, workflow: BpmnWorkflow) -> None:
     wanted = {timer.ref: timer.due_at for timer in runtime.waiting_timers(workflow)}
-    for item in conn.execute(select(DUE.c.id, DUE.c.ref, DUE.c.due_at).where(
-            DUE.c.instance_id == instance_id, DUE.c.kind == TIMER)):
+    for item in conn.execute(_TIMER_ITEMS, {"instance_id": instance_id}):
         due_at = wanted.pop(item.ref, None)
         if due_at is None:
-            conn.execute(delete(DUE).where(DUE.c.id == item.id))
+            conn.execute(_DROP_ITEM, {"item_id": item.id})
         elif due_at != item.due_at:
-            conn.execute(update(DUE).where(DUE.c.id == item.id).values(due_at=due_at))
+            conn.execute(_MOVE_ITEM, {"item_id": item.id, "new_due_at": due_at})
     if wanted:
-        conn.execute(insert(DUE), [
+        conn.execute(_INSERT_DUE, [
             {"kind": TIMER, "instance_id": instance_id, "dossier_id": dossier.id, "ref": ref,
              "level": 0, "due_at": due_at, "lock_owner": None, "lock_expires_at": None}
             for ref, due_at in wanted.items()])
