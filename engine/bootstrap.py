@@ -42,6 +42,11 @@ class Settings:
     smtp_starttls: bool = False
     smtp_username: str | None = None
     smtp_password: str | None = field(default=None, repr=False)  # never in a log line
+    # Attachments live outside the database, in this folder, named by their checksum.
+    upload_dir: str = "instance/uploads"
+    max_upload_bytes: int = 10 * 1024 * 1024
+    # The address citizens use (printed as a QR code on the receipt slip).
+    public_url: str = "http://127.0.0.1:5000"
 
 
 @dataclass

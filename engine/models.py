@@ -145,6 +145,14 @@ class Dossier(Base):
     returned_at: Mapped[datetime | None]
     outcome: Mapped[str | None] = mapped_column(String(20))
     supplement_rounds: Mapped[int] = mapped_column(default=0)
+    applicant_birth_date: Mapped[date | None] = mapped_column(Date)
+    # When a citizen submitted online; received_at is when reception accepted the dossier.
+    submitted_at: Mapped[datetime | None]
+    # The checklist as received: [{"index": i, "copies": n}] over the procedure's documents.
+    documents_received: Mapped[list[dict[str, int]] | None] = mapped_column(JSON)
+    return_method: Mapped[str | None] = mapped_column(String(20))
+    return_address: Mapped[str] = mapped_column(String(500), default="")
+    postal_tracking: Mapped[str | None] = mapped_column(String(50))
 
 
 class Task(Base):
@@ -295,3 +303,71 @@ class Apology(Base):
     decided_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     decided_at: Mapped[datetime | None]
     decision_note: Mapped[str | None] = mapped_column(Text)
+
+
+class Attachment(Base):
+    """A file of a dossier: kept outside the database, named by its checksum."""
+
+    __tablename__ = "attachment"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossier.id"), index=True)
+    task_id: Mapped[str | None] = mapped_column(String(36))
+    # Which of the procedure's required documents this is (its index), if any.
+    document_index: Mapped[int | None]
+    purpose: Mapped[str] = mapped_column(String(20))  # intake, supplement, task, result
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int]
+    sha256: Mapped[str] = mapped_column(String(64))
+    storage_key: Mapped[str] = mapped_column(String(200))
+    uploaded_at: Mapped[datetime]
+    uploaded_by: Mapped[str | None] = mapped_column(String(64))  # None: the applicant online
+
+
+class Comment(Base):
+    """An officer's comment on a dossier, at one of its steps."""
+
+    __tablename__ = "comment"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossier.id"), index=True)
+    task_id: Mapped[str | None] = mapped_column(String(36))
+    author: Mapped[str] = mapped_column(String(64))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
+class DossierNotice(Base):
+    """A written notice to the applicant: a supplement request or a refusal, with reasons."""
+
+    __tablename__ = "dossier_notice"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossier.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # supplement, refusal
+    items: Mapped[list[str]] = mapped_column(JSON, default=list)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    issued_at: Mapped[datetime]
+    issued_by: Mapped[str] = mapped_column(String(64))
+    answered_at: Mapped[datetime | None]
+    answer_note: Mapped[str | None] = mapped_column(Text)
+
+
+class Rating(Base):
+    """The applicant's satisfaction rating after the result was returned: one per dossier."""
+
+    __tablename__ = "rating"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossier.id"), unique=True)
+    answers: Mapped[dict[str, Any]]
+    overall: Mapped[str] = mapped_column(String(20))
+    comment: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
+class EscalationSetting(Base):
+    """An administrator's escalation policy for a procedure, replacing procedure.toml's."""
+
+    __tablename__ = "escalation_setting"
+    procedure_id: Mapped[int] = mapped_column(ForeignKey("procedure.id"), primary_key=True)
+    policy: Mapped[dict[str, Any]]
+    changed_by: Mapped[str] = mapped_column(String(64))
+    changed_at: Mapped[datetime]

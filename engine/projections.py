@@ -12,10 +12,19 @@ from datetime import datetime
 from typing import Any, cast
 
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import Connection, Table, bindparam, delete, insert, select, update
 
 from engine.errors import CHANGED_MEANWHILE, N_, Conflict
-from engine.models import Dossier, DossierPause, DueItem, Event, ProcessInstance, Task
+from engine.models import (
+    Dossier,
+    DossierNotice,
+    DossierPause,
+    DueItem,
+    Event,
+    ProcessInstance,
+    Task,
+)
 from engine.runtime import ReadyTask, Runtime
 from engine.services import outbox
 from engine.specs import ParsedVersion
@@ -33,6 +42,7 @@ DOSSIERS = cast(Table, Dossier.__table__)
 INSTANCES = cast(Table, ProcessInstance.__table__)
 EVENTS = cast(Table, Event.__table__)
 PAUSES = cast(Table, DossierPause.__table__)
+NOTICES = cast(Table, DossierNotice.__table__)
 
 
 # Statements of the hot path, built once: building a statement costs more than running it.
@@ -278,9 +288,16 @@ def _project_status(conn: Connection, calendar: WorkingCalendar, parsed: ParsedV
                                                started_at=now))
             events.append(event(dossier.id, "paused", now, actor,
                                 data={"reason": PAUSING[step]}))
+        if current == DossierStatus.SUPPLEMENT_REQUESTED:
+            conn.execute(update(NOTICES).where(
+                NOTICES.c.dossier_id == dossier.id, NOTICES.c.kind == "supplement",
+                NOTICES.c.answered_at.is_(None)).values(answered_at=now))
         current = step
         if step == DossierStatus.SUPPLEMENT_REQUESTED:
             values["supplement_rounds"] = dossier.supplement_rounds + 1
+            conn.execute(insert(NOTICES).values(
+                dossier_id=dossier.id, kind="supplement", items=_missing(workflow),
+                reason="", issued_at=now, issued_by=actor or "system"))
         if step == DossierStatus.RESOLVED and dossier.resolved_at is None:
             values["resolved_at"] = now
             values["outcome"] = classify_outcome(
@@ -299,6 +316,16 @@ def _project_status(conn: Connection, calendar: WorkingCalendar, parsed: ParsedV
             conn, calendar, parsed.procedure.appointment_escalation, dossier.id, instance_id,
             dossier.received_at,
             values.get("appointment_at", dossier.appointment_at) if running else None)
+
+
+def _missing(workflow: BpmnWorkflow) -> list[str]:
+    """What the applicant must supply: the `missing_documents` field of the examining form,
+    one item per line (the convention of every procedure's supplement path)."""
+    for task in workflow.get_tasks(state=TaskState.READY, manual=True):
+        text = task.data.get("missing_documents")
+        if isinstance(text, str) and text.strip():
+            return [line.strip(" -•\t") for line in text.splitlines() if line.strip(" -•\t")]
+    return []
 
 
 def _tell_applicant(conn: Connection, calendar: WorkingCalendar, parsed: ParsedVersion,

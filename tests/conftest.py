@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import os
 import shutil
+import tempfile
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -106,7 +107,8 @@ def password_hash() -> str:
 
 def make_core(engine: Engine) -> Core:
     """A core with the catalogue deployed and one user per role (password 'pw')."""
-    core = bootstrap(Settings(database_url=str(engine.url), agency_code="000.00.18.H57"),
+    core = bootstrap(Settings(database_url=str(engine.url), agency_code="000.00.18.H57",
+                              upload_dir=tempfile.mkdtemp(prefix="motcua-uploads-")),
                      db=engine)
     catalogue.load_catalogue(core, CATALOGUE, "test", MONDAY_9AM)
     with core.uow() as uow:

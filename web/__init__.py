@@ -55,8 +55,10 @@ def create_app(test_config: Mapping[str, Any] | None = None, core: Core | None =
         app.config.from_mapping(test_config)
     instance.mkdir(parents=True, exist_ok=True)
     if core is None:
-        core = bootstrap(Settings(database_url=app.config["DATABASE_URL"],
-                                  agency_code=app.config["AGENCY_CODE"]))
+        core = bootstrap(Settings(
+            database_url=app.config["DATABASE_URL"], agency_code=app.config["AGENCY_CODE"],
+            upload_dir=os.environ.get("MOTCUA_UPLOAD_DIR", str(instance / "uploads")),
+            public_url=os.environ.get("MOTCUA_PUBLIC_URL", Settings.public_url)))
     app.extensions["motcua"] = core
 
     babel.init_app(app, locale_selector=_locale)

@@ -255,3 +255,8 @@ def reassign(task_id: str) -> ResponseReturnValue:
         raise InvalidInput(N_("Send the officer's id as {\"officer_id\": n}."), {})
     task = supervision.reassign(current_core(), _user(), task_id, officer_id, now())
     return jsonify({"id": task.id, "claimed_by": task.claimed_by})
+
+
+# The endpoints of the reception desk, the officers' work and the citizen portal live in
+# modules of their own; importing them registers their routes on `bp`.
+from web import api_portal, api_reception, api_work  # noqa: E402,F401

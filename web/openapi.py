@@ -69,6 +69,29 @@ _SCHEMAS = {
 }
 
 
+# Endpoints defined in other modules (web/api_*.py) describe themselves here at import.
+_EXTRA_PATHS: dict[str, dict[str, Any]] = {}
+
+
+def register(paths: dict[str, dict[str, Any]],
+             schemas: dict[str, dict[str, Any]] | None = None) -> None:
+    """Add endpoints (and the schemas they refer to) to the OpenAPI document."""
+    for path, operations in paths.items():
+        _EXTRA_PATHS.setdefault(path, {}).update(operations)
+    _SCHEMAS.update(schemas or {})
+
+
+def ref(name: str) -> dict[str, Any]:
+    """A reference to a named schema of the document's components."""
+    return _ref(name)
+
+
+def operation(summary: str, ok: dict[str, Any], *errors: int, body: dict[str, Any] | None = None,
+              status: str = "200", secure: bool = True) -> dict[str, Any]:
+    """One operation: its summary, success schema, error statuses and JSON body."""
+    return _op(summary, ok, *errors, body=body, status=status, secure=secure)
+
+
 def _ref(name: str) -> dict[str, Any]:
     return {"$ref": f"#/components/schemas/{name}"}
 
@@ -113,6 +136,7 @@ def openapi_document() -> dict[str, Any]:
         },
         "security": [{"bearer": []}],
         "paths": {
+            **_EXTRA_PATHS,
             "/auth/token": {
                 "post": _op(
                     "Get a bearer token",

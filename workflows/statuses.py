@@ -36,9 +36,10 @@ _ALLOWED: dict[DossierStatus, frozenset[DossierStatus]] = {
             DossierStatus.RESOLVED,
         }
     ),
+    # An online submission sent back before it was received returns to reception's queue.
     DossierStatus.SUPPLEMENT_REQUESTED: frozenset(
         {DossierStatus.PROCESSING, DossierStatus.RECEIVED, DossierStatus.STOPPED,
-         DossierStatus.WITHDRAWAL_REQUESTED}
+         DossierStatus.WITHDRAWAL_REQUESTED, DossierStatus.SUBMITTED_ONLINE}
     ),
     DossierStatus.AWAITING_FEES: frozenset(
         {DossierStatus.PROCESSING, DossierStatus.RESOLVED, DossierStatus.STOPPED}

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 
 from engine.bootstrap import Core
 from engine.demo import step_data
 from engine.errors import Conflict, Forbidden, InvalidInput
-from engine.models import Event, ProcessInstance
+from engine.models import DossierNotice, Event, ProcessInstance
 from engine.projections import SupplementLimitReached
 from engine.services import dossiers, tasks
 from tests.conftest import MONDAY_9AM, at
@@ -62,8 +63,13 @@ def test_an_incomplete_dossier_goes_back_for_a_supplement_once(core: Core) -> No
     detail = dossiers.get_dossier(core, dossier.code)
     assert detail.dossier.status == DossierStatus.SUPPLEMENT_REQUESTED
     assert [t.bpmn_id for t in ready_tasks(core, dossier.code)] == ["receive_supplement"]
+    [notice] = _notices(core, detail.dossier.id)
+    assert (notice.kind, notice.issued_by, notice.answered_at) == ("supplement", "specialist",
+                                                                   None)
+    assert notice.items and all(item.strip() for item in notice.items)
     complete(core, dossier.code, "receive_supplement", at(24, 10))
     assert dossiers.get_dossier(core, dossier.code).dossier.status == DossierStatus.PROCESSING
+    assert [n.answered_at for n in _notices(core, detail.dossier.id)] == [at(24, 10)]
     with pytest.raises(SupplementLimitReached):
         complete(core, dossier.code, "check_records", at(24, 11),
                  step_data("check_records", "2026-11-24", complete=False))
@@ -171,3 +177,9 @@ def test_a_dossier_received_after_the_cut_off_counts_from_the_next_morning(core:
     dossier = receive(core, at(23, 15, 30))
     # Counted from Wednesday 25/11 07:30 (after the cut-off; 24/11 is a holiday).
     assert dossier.appointment_at == at(7, 7, 30, month=12)
+
+
+def _notices(core: Core, dossier_id: int) -> list[DossierNotice]:
+    with core.uow() as uow:
+        return list(uow.session.scalars(select(DossierNotice).where(
+            DossierNotice.dossier_id == dossier_id).order_by(DossierNotice.id)))
