@@ -19,6 +19,8 @@ from engine.errors import ServiceError
 babel = Babel()
 csrf = CSRFProtect()
 LANGUAGES = ("vi", "en")
+LANG_COOKIE = "motcua_lang"
+LANG_COOKIE_SECONDS = 365 * 24 * 3600
 
 
 def _instance_secret(instance: Path) -> str:
@@ -64,12 +66,24 @@ def create_app(test_config: Mapping[str, Any] | None = None, core: Core | None =
     babel.init_app(app, locale_selector=_locale)
     csrf.init_app(app)
 
-    from web import admin, api, apologies, auth, reception, reports, supervise, tasks, views
+    from web import (
+        admin,
+        api,
+        apologies,
+        auth,
+        portal,
+        reception,
+        reports,
+        supervise,
+        tasks,
+        views,
+    )
 
     auth.init_app(app)
     app.register_blueprint(auth.bp)
     app.register_blueprint(tasks.bp)
     app.register_blueprint(reception.bp)
+    app.register_blueprint(portal.bp)
     app.register_blueprint(supervise.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(apologies.bp)
@@ -82,17 +96,23 @@ def create_app(test_config: Mapping[str, Any] | None = None, core: Core | None =
 
     @app.get("/lang/<code>")
     def set_language(code: str) -> ResponseReturnValue:
-        """Remember the interface language chosen by the user."""
+        """Remember the interface language chosen by the user, across log-outs and restarts."""
+        target = request.args.get("next", "")
+        response = redirect(target if target.startswith("/") and not target.startswith("//")
+                            else url_for("tasks.index"))
         if code in LANGUAGES:
             session["lang"] = code
-        target = request.args.get("next", "")
-        return redirect(target if target.startswith("/") else url_for("tasks.index"))
+            # A cookie of its own: the session cookie ends with the browser, the choice not.
+            response.set_cookie(LANG_COOKIE, code, max_age=LANG_COOKIE_SECONDS,
+                                httponly=True, samesite="Lax",
+                                secure=bool(app.config.get("SESSION_COOKIE_SECURE")))
+        return response
 
     return app
 
 
 def _locale() -> str:
-    chosen = session.get("lang")
+    chosen = request.cookies.get(LANG_COOKIE) or session.get("lang")
     if chosen in LANGUAGES:
         return str(chosen)
     if request.path.startswith("/api/"):
