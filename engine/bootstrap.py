@@ -2,24 +2,30 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import json
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import Engine, bindparam, select
+from sqlalchemy.orm import Session, object_session, sessionmaker
 
 from engine.db import make_engine, make_session_factory
 from engine.errors import NotFound
-from engine.models import CalendarOverride, ProcedureVersion
+from engine.models import CalendarOverride, EscalationSetting, Procedure, ProcedureVersion
 from engine.runtime import Runtime
 from engine.serializer import LeanSerializer
 from engine.specs import Package, ParsedVersion, SpecCache
 from engine.uow import UnitOfWork
 from workflows.calendar import OfficeHours, WorkingCalendar
+from workflows.escalation import policies_from_table
 
 _OVERRIDES = select(CalendarOverride.__table__.c.day, CalendarOverride.__table__.c.working)
+_POLICY = (select(EscalationSetting.__table__.c.policy)
+           .join(Procedure.__table__, Procedure.__table__.c.id
+                 == EscalationSetting.__table__.c.procedure_id)
+           .where(Procedure.__table__.c.code == bindparam("code")))
 
 
 @dataclass(frozen=True)
@@ -61,6 +67,7 @@ class Core:
     version_hashes: dict[int, str] = field(default_factory=dict)
     _calendars: dict[frozenset[tuple[date, bool]], WorkingCalendar] = field(
         default_factory=dict)
+    _overridden: dict[tuple[str, str], ParsedVersion] = field(default_factory=dict)
 
     def calendar_zone(self) -> ZoneInfo:
         """The agency's time zone."""
@@ -88,11 +95,11 @@ class Core:
         return UnitOfWork(self.session_factory)
 
     def parsed_version(self, version: ProcedureVersion) -> ParsedVersion:
-        """The parsed spec of a deployed version, parsed once per process."""
-        cached = self.cache.get(version.content_hash)
-        if cached is not None:
-            return cached
-        return self.cache.load(Package(version.bpmn_xml, version.forms, version.meta))
+        """The parsed spec of a deployed version, with the administrator's escalation policy."""
+        parsed = self.cache.get(version.content_hash) or self.cache.load(
+            Package(version.bpmn_xml, version.forms, version.meta))
+        session = object_session(version)
+        return self._with_policy(session, parsed) if session is not None else parsed
 
     def parsed_for(self, session: Session, version_id: int) -> ParsedVersion:
         """The parsed spec of a version by id, read from the database only on first use."""
@@ -101,7 +108,29 @@ class Core:
         if parsed is None:
             parsed = self.parsed_version(session.get_one(ProcedureVersion, version_id))
             self.version_hashes[version_id] = parsed.content_hash
-        return parsed
+            return parsed
+        return self._with_policy(session, parsed)
+
+    def _with_policy(self, session: Session, parsed: ParsedVersion) -> ParsedVersion:
+        """`parsed` with the escalation policy an administrator set for its procedure.
+
+        Read on every use, like the calendar, so that every process applies a change at once.
+        """
+        policy = session.connection().execute(
+            _POLICY, {"code": parsed.procedure.code}).scalar()
+        if policy is None:
+            return parsed
+        key = (parsed.content_hash, json.dumps(policy, sort_keys=True))
+        overridden = self._overridden.get(key)
+        if overridden is None:
+            if len(self._overridden) > 64:
+                self._overridden.clear()
+            policies = policies_from_table(policy)
+            overridden = replace(parsed, procedure=replace(
+                parsed.procedure, escalation=policies.default, step_escalation=policies.steps,
+                appointment_escalation=policies.appointment))
+            self._overridden[key] = overridden
+        return overridden
 
     def load_by_hash(self, content_hash: str) -> ParsedVersion:
         """The parsed spec of the version with this content hash (the serializer's loader)."""

@@ -71,6 +71,7 @@ def create_app(test_config: Mapping[str, Any] | None = None, core: Core | None =
         api,
         apologies,
         auth,
+        policies,
         portal,
         reception,
         reports,
@@ -84,6 +85,7 @@ def create_app(test_config: Mapping[str, Any] | None = None, core: Core | None =
     app.register_blueprint(tasks.bp)
     app.register_blueprint(reception.bp)
     app.register_blueprint(portal.bp)
+    app.register_blueprint(policies.bp)
     app.register_blueprint(supervise.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(apologies.bp)

@@ -259,4 +259,4 @@ def reassign(task_id: str) -> ResponseReturnValue:
 
 # The endpoints of the reception desk, the officers' work and the citizen portal live in
 # modules of their own; importing them registers their routes on `bp`.
-from web import api_portal, api_reception, api_work  # noqa: E402,F401
+from web import api_policies, api_portal, api_reception, api_work  # noqa: E402,F401

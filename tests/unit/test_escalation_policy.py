@@ -8,7 +8,13 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from workflows.calendar import WorkingCalendar
-from workflows.escalation import EscalationPolicy, PolicyError, policy_from_dict
+from workflows.escalation import (
+    EscalationPolicy,
+    PolicyError,
+    policies_from_table,
+    policy_from_dict,
+    policy_to_dict,
+)
 
 HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -45,3 +51,41 @@ def test_nonsense_policies_are_refused() -> None:
         policy_from_dict({"repeat_after_working_days": 0.3})
     with pytest.raises(PolicyError):
         policy_from_dict({"levels": []})
+
+
+def test_a_warning_can_come_half_a_working_day_before_the_deadline() -> None:
+    calendar = WorkingCalendar()
+    start = datetime(2026, 11, 25, 7, 30, tzinfo=HANOI)   # Wednesday
+    due = datetime(2026, 11, 27, 7, 30, tzinfo=HANOI)     # two working days later
+    policy = policy_from_dict({"warn_before_working_days": 0.5})
+    # 15 office hours in all; half a day (3 h 45 min) before the end is 11 h 15 min after
+    # the start: Wednesday's 7 h 30 min, then Thursday 07:30 + 3 h 45 min = 11:15.
+    [(_, warn), *_] = policy.schedule(calendar, start, due)
+    assert warn.astimezone(HANOI).strftime("%d/%m %H:%M") == "26/11 11:15"
+    short = policy_from_dict({"warn_before_working_days": 3})
+    assert short.schedule(calendar, start, due)[0][1] == start
+
+
+def test_a_step_that_gives_a_fraction_drops_the_inherited_before() -> None:
+    policies = policies_from_table({
+        "warn_before_working_days": 1, "levels": ["officer", "head"],
+        "steps": {"sign": {"warn_at_fraction": 0.5}},
+        "appointment": {"levels": ["leader"]}})
+    assert policies.default.warn_before_working_days == 1.0
+    [(step, sign)] = policies.steps
+    assert (step, sign.warn_before_working_days, sign.warn_at_fraction, sign.levels) == (
+        "sign", None, 0.5, ("officer", "head"))
+    assert (policies.appointment.levels, policies.appointment.warn_before_working_days) == (
+        ("leader",), 1.0)
+    assert policy_to_dict(policies.default) == {
+        "repeat_after_working_days": 1.0, "levels": ["officer", "head"],
+        "warn_before_working_days": 1.0}
+
+
+def test_unknown_levels_and_odd_lead_times_are_refused() -> None:
+    with pytest.raises(PolicyError):
+        policies_from_table({"levels": ["officer", "minister"]})
+    with pytest.raises(PolicyError):
+        policies_from_table({"steps": {"sign": {"warn_before_working_days": 0.2}}})
+    with pytest.raises(PolicyError):
+        policies_from_table({"steps": ["sign"]})
