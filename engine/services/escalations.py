@@ -37,7 +37,7 @@ from sqlalchemy.orm import Session
 
 from engine.bootstrap import Core
 from engine.errors import Conflict
-from engine.models import Escalation, Notification, User
+from engine.models import Escalation, Notification, OutboxMessage, User
 from engine.projections import (
     APPOINTMENT,
     DEADLINE,
@@ -55,11 +55,13 @@ from engine.projections import (
 )
 from engine.runtime import Incident
 from workflows.calendar import WorkingCalendar
+from workflows.letters import escalation_letter
 from workflows.statuses import DossierStatus, is_open
 
 ESCALATIONS = cast(Table, Escalation.__table__)
 NOTIFICATIONS = cast(Table, Notification.__table__)
 USERS = cast(Table, User.__table__)
+OUTBOX = cast(Table, OutboxMessage.__table__)
 ESCALATED = (DEADLINE, APPOINTMENT)
 # An escalation row to insert, and what its notifications and event tell.
 Raised = tuple[dict[str, Any], dict[str, Any]]
@@ -133,6 +135,9 @@ _RAISE = {name: dialect_insert(ESCALATIONS)
                      ESCALATIONS.c.level)
           for name, dialect_insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))}
 _NOTIFY = insert(NOTIFICATIONS)
+# Officers' e-mails go through the outbox, once per escalation and person.
+_MAIL = {"sqlite": sqlite_insert(OUTBOX).on_conflict_do_nothing(index_elements=["key"]),
+         "postgresql": pg_insert(OUTBOX).on_conflict_do_nothing(index_elements=["key"])}
 
 
 class DueRef(NamedTuple):
@@ -229,7 +234,7 @@ def _escalate_chunk(core: Core, conn: Connection, item_ids: list[int], owner: st
         if raised:
             new = conn.execute(_RAISE[conn.dialect.name],
                                [row for row, _ in raised.values()]).all()
-            _notify(conn, now, raised, new)
+            _notify(core, conn, now, raised, new)
             result.escalated += len(new)
         conn.execute(_DELETE_MINE, {"ids": [item.id for item in items], "owner": owner})
 
@@ -255,24 +260,39 @@ def _escalation(core: Core, session: Session, item: Any, now: datetime) -> Raise
     return row, told
 
 
-def _notify(conn: Connection, now: datetime,
+def _notify(core: Core, conn: Connection, now: datetime,
             raised: dict[tuple[int, str, int], Raised],
             new: Sequence[Any]) -> None:
-    """Notify the holders of each new escalation's role and log it, in the items' order."""
+    """Tell the holders of each new escalation's role, in the app and by e-mail, and log it."""
     ids = {(row.dossier_id, row.ref, row.level): row.id for row in new}
     fresh = [(ids[key], row, told) for key, (row, told) in raised.items() if key in ids]
     holders = _holders(conn, {(row["role"], told["department"]) for _, row, told in fresh})
-    notifications, events = [], []
+    notifications, mails, events = [], [], []
+    settings = core.settings
     for escalation_id, row, told in fresh:
+        people = holders[row["role"], told["department"]]
         notifications += [
-            {"user_id": user_id, "dossier_id": row["dossier_id"],
+            {"user_id": user.id, "dossier_id": row["dossier_id"],
              "escalation_id": escalation_id, "kind": "escalation", "data": told["data"],
-             "created_at": now, "read_at": None}
-            for user_id in holders[row["role"], told["department"]]]
+             "created_at": now, "read_at": None} for user in people]
+        code = told["data"]["code"]
+        for user in people:
+            if not user.email:
+                continue
+            letter = escalation_letter(
+                agency_name=settings.agency_name, officer_name=user.full_name, code=code,
+                step=told["name"], level=row["level"], due_at=row["due_at"],
+                link=f"{settings.public_url}/dossiers/{code}", zone=settings.hours.timezone)
+            mails.append({"key": f"escalation:{escalation_id}:{user.id}",
+                          "dossier_id": row["dossier_id"], "to_address": user.email,
+                          "subject": letter.subject, "body": letter.body, "created_at": now,
+                          "next_attempt_at": now, "attempts": 0})
         events.append(event(row["dossier_id"], "warned" if row["level"] == 0 else "escalated",
                             now, None, told["task_id"], told["name"], told["data"]))
     if notifications:
         conn.execute(_NOTIFY, notifications)
+    if mails:
+        conn.execute(_MAIL[conn.dialect.name], mails)
     write_events(conn, events)
 
 
@@ -282,22 +302,22 @@ def _holders_query(roles: int) -> Any:
     # Roles are stored comma-separated: match a whole item, not a substring of another.
     holds = [(literal(",") + USERS.c.roles + literal(",")).contains(bindparam(f"r{n}"))
              for n in range(roles)]
-    return (select(USERS.c.id, USERS.c.department,
+    return (select(USERS.c.id, USERS.c.department, USERS.c.email, USERS.c.full_name,
                    *(hold.label(f"r{n}") for n, hold in enumerate(holds)))
             .where(USERS.c.active.is_(True), or_(*holds)).order_by(USERS.c.id))
 
 
 def _holders(conn: Connection, wanted: set[tuple[str, str | None]]
-             ) -> dict[tuple[str, str | None], list[int]]:
+             ) -> dict[tuple[str, str | None], list[Any]]:
     """The active users holding each (role, department or None for any), in one query."""
     roles = sorted({role for role, _ in wanted})
     found = conn.execute(_holders_query(len(roles)),
                          {f"r{n}": f",{role}," for n, role in enumerate(roles)}).all()
-    holders: dict[tuple[str, str | None], list[int]] = {}
+    holders: dict[tuple[str, str | None], list[Any]] = {}
     for role, department in wanted:
-        held = roles.index(role) + 2  # the columns: id, department, r0, r1…
+        held = roles.index(role) + 4  # the columns: id, department, email, full_name, r0, r1…
         holders[role, department] = [
-            user.id for user in found
+            user for user in found
             if user[held] and (department is None or user.department == department)]
     return holders
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -19,8 +18,15 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from engine.bootstrap import Core
 from engine.mailer import SendError, ServerUnavailable, SmtpMailer
 from engine.models import OutboxMessage
+from workflows.letters import (  # noqa: F401  (the letters' old home re-exports them)
+    AGENCY_ZONE,
+    Letter,
+    apology_letter,
+    received_letter,
+    result_ready_letter,
+    supplement_letter,
+)
 
-AGENCY_ZONE = "Asia/Ho_Chi_Minh"
 # Waits after the 1st, 2nd, 3rd, 4th failed attempt; every later one waits the last step.
 BACKOFF = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30),
            timedelta(hours=2))
@@ -146,82 +152,3 @@ def _release(core: Core, message_ids: list[int], owner: str) -> None:
             .values(lock_owner=None, lock_expires_at=None)
             .execution_options(synchronize_session=False))
         uow.commit()
-
-
-@dataclass(frozen=True)
-class Letter:
-    """A citizen e-mail's subject and plain-text body (thư điện tử gửi công dân)."""
-
-    subject: str
-    body: str
-
-
-def received_letter(*, agency_name: str, code: str, procedure_name: str,
-                    applicant_name: str, received_at: datetime, appointment_at: datetime,
-                    zone: str = AGENCY_ZONE) -> Letter:
-    """The e-mail telling the applicant their dossier was received, with its appointment."""
-    return _letter(agency_name, f"Đã tiếp nhận hồ sơ {code}", applicant_name,
-                   f"{agency_name} đã tiếp nhận hồ sơ của Ông/Bà.",
-                   [("Mã hồ sơ", code), ("Thủ tục", procedure_name),
-                    ("Ngày tiếp nhận", _local(received_at, zone)),
-                    ("Ngày hẹn trả kết quả", _local(appointment_at, zone))],
-                   "Ông/Bà có thể tra cứu tình trạng hồ sơ bằng mã hồ sơ trên.")
-
-
-def supplement_letter(*, agency_name: str, code: str, procedure_name: str,
-                      applicant_name: str, requested_at: datetime,
-                      missing: str | None = None, zone: str = AGENCY_ZONE) -> Letter:
-    """The e-mail asking the applicant to complete their dossier (what is missing, if known)."""
-    what = (missing or "").strip() or (f"vui lòng liên hệ Bộ phận Một cửa của {agency_name} "
-                                        "để được hướng dẫn")
-    return _letter(agency_name, f"Yêu cầu bổ sung hồ sơ {code}", applicant_name,
-                   f"{agency_name} đề nghị Ông/Bà bổ sung hồ sơ để tiếp tục giải quyết.",
-                   [("Mã hồ sơ", code), ("Thủ tục", procedure_name),
-                    ("Ngày yêu cầu", _local(requested_at, zone)),
-                    ("Nội dung cần bổ sung", what)],
-                   "Thời gian giải quyết tạm dừng từ ngày yêu cầu cho đến khi Ông/Bà nộp "
-                   "đủ hồ sơ bổ sung; ngày hẹn trả kết quả sẽ được lùi tương ứng.")
-
-
-def result_ready_letter(*, agency_name: str, code: str, procedure_name: str,
-                        applicant_name: str, resolved_at: datetime,
-                        zone: str = AGENCY_ZONE) -> Letter:
-    """The e-mail telling the applicant the result is ready to collect (status 9)."""
-    return _letter(agency_name, f"Đã có kết quả giải quyết hồ sơ {code}", applicant_name,
-                   f"Hồ sơ của Ông/Bà đã được {agency_name} giải quyết xong.",
-                   [("Mã hồ sơ", code), ("Thủ tục", procedure_name),
-                    ("Ngày có kết quả", _local(resolved_at, zone))],
-                   f"Mời Ông/Bà đến Bộ phận Một cửa của {agency_name} để nhận kết quả, "
-                   "hoặc nhận theo hình thức Ông/Bà đã đăng ký. Khi đến, vui lòng mang theo "
-                   "Giấy tiếp nhận hồ sơ và hẹn trả kết quả.")
-
-
-def apology_letter(*, agency_name: str, code: str, procedure_name: str,
-                   applicant_name: str, reason: str, new_appointment_at: datetime,
-                   previous_appointment_at: datetime | None = None,
-                   zone: str = AGENCY_ZONE) -> Letter:
-    """The apology for a late dossier, with the reason and the new appointment date."""
-    facts = [("Mã hồ sơ", code), ("Thủ tục", procedure_name)]
-    if previous_appointment_at is not None:
-        facts.append(("Ngày hẹn trả kết quả trước đây", _local(previous_appointment_at, zone)))
-    facts += [("Lý do", reason.strip()),
-              ("Ngày hẹn trả kết quả mới", _local(new_appointment_at, zone))]
-    return _letter(agency_name, f"Thư xin lỗi và hẹn lại ngày trả kết quả hồ sơ {code}",
-                   applicant_name,
-                   f"{agency_name} thành thật xin lỗi Ông/Bà vì hồ sơ dưới đây chưa được "
-                   "giải quyết đúng hẹn.", facts,
-                   "Rất mong Ông/Bà thông cảm. Kết quả sẽ được trả vào ngày hẹn mới nêu trên.")
-
-
-def _letter(agency_name: str, subject: str, applicant_name: str, opening: str,
-            facts: list[tuple[str, str]], closing: str) -> Letter:
-    lines = [f"Kính gửi Ông/Bà {applicant_name.strip()},", "", opening, ""]
-    lines += [f"{label}: {value}" for label, value in facts]
-    lines += ["", closing, "", "Trân trọng,", agency_name, "",
-              "Đây là thư tự động, vui lòng không trả lời thư này."]
-    return Letter(f"[{agency_name}] {subject}", "\n".join(lines) + "\n")
-
-
-def _local(moment: datetime, zone: str) -> str:
-    """dd/mm/yyyy HH:MM in the agency's time zone."""
-    return moment.astimezone(ZoneInfo(zone)).strftime("%d/%m/%Y %H:%M")

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from engine.bootstrap import Core
 from engine.demo import step_data
-from engine.models import DueItem, Escalation, Notification, User
+from engine.models import DueItem, Escalation, Notification, OutboxMessage, User
 from engine.services.escalations import PassResult, claim_due, handle_due_item, run_due
 from engine.services.supervision import Filters, acknowledge, open_alerts
 from tests.conftest import MONDAY_9AM, at
@@ -115,3 +115,25 @@ def test_a_lease_held_by_another_scheduler_is_left_alone_until_it_expires(core: 
     assert run_due(core, at(26, 11, 2), "other").escalated == 1
     handle_due_item(core, claimed[0], "crashed", at(26, 11, 3), PassResult())
     assert len(_levels(core)) == 1
+
+
+def test_each_escalation_is_mailed_once_to_the_officers_told(core: Core) -> None:
+    with core.uow() as uow:
+        for name in ("specialist", "head", "leader"):
+            uow.session.scalars(select(User).where(User.username == name)).one().email = (
+                f"{name}@sotuphap.example")
+        uow.commit()
+    dossier = receive(core, MONDAY_9AM)
+    for moment in (at(26, 10, 53), at(27, 9), at(30, 9), at(1, 9, month=12)):
+        run_due(core, moment, "one")
+        run_due(core, moment, "two")  # a second scheduler finds nothing left to mail
+    with core.uow() as uow:
+        mails = [(m.to_address, m.subject) for m in uow.session.scalars(
+            select(OutboxMessage).where(OutboxMessage.key.like("escalation:%"))
+            .order_by(OutboxMessage.id))]
+    step_mails = [mail for mail in mails if dossier.code in mail[1]]
+    assert [(to, subject.split("] ")[1]) for to, subject in step_mails] == [
+        ("specialist@sotuphap.example", f"Sắp đến hạn: hồ sơ {dossier.code}"),
+        ("specialist@sotuphap.example", f"Đã đến hạn: hồ sơ {dossier.code}"),
+        ("head@sotuphap.example", f"Chuyển cấp: hồ sơ {dossier.code} quá hạn"),
+        ("leader@sotuphap.example", f"Chuyển cấp: hồ sơ {dossier.code} quá hạn")]
