@@ -8,7 +8,7 @@ import tempfile
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -48,7 +48,7 @@ def _message(lang: str, vi: str, en: str) -> str:
     return en if lang == "en" else vi
 
 
-def store_file(core: Core, stream: BinaryIO, filename: str, *, field: str = "file",
+def store_file(core: Core, stream: IO[bytes], filename: str, *, field: str = "file",
                lang: str = "vi") -> StoredFile:
     """Check a file's size and type and write it to the store under its SHA-256."""
     name = Path(filename or "").name.strip()
