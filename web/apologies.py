@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
 from engine.services import apologies
 from web import current_core, lang, now, translate
-from web.auth import current_officer, role_required
+from web.auth import OFFICER_ROLES, current_officer, role_required
 
 bp = Blueprint("apologies", __name__, url_prefix="/apologies")
 
@@ -87,7 +87,7 @@ def decide(apology_id: int) -> ResponseReturnValue:
 
 
 @bp.get("/<int:apology_id>/letter")
-@role_required("leader", "head", "reception", "supervisor")
+@role_required(*OFFICER_ROLES, "supervisor")  # whoever sees the dossier page and its link
 def letter(apology_id: int) -> ResponseReturnValue:
     """The printable letter (approved ones only)."""
     rows = [r for r in apologies.letters(current_core()) if r.apology.id == apology_id]

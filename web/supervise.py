@@ -10,7 +10,7 @@ from engine.errors import Conflict, Forbidden, NotFound
 from engine.services import supervision
 from web import current_core, now, translate
 from web.auth import current_officer, role_required
-from web.views import ROLE_LABELS, procedure_name
+from web.views import ROLE_LABELS, procedure_name, step_label, version_of
 
 bp = Blueprint("supervise", __name__, url_prefix="/supervise")
 SUPERVISORS = ("supervisor", "head", "leader")
@@ -63,7 +63,8 @@ def reassign(task_id: str) -> ResponseReturnValue:
     try:
         task = supervision.reassign(current_core(), current_officer(), task_id,
                                     request.form.get("officer", type=int) or 0, now())
-        flash(_("Step “%(step)s” reassigned.", step=task.name), "success")
+        flash(_("Step “%(step)s” reassigned.", step=step_label(
+            version_of(task.dossier_id), task.bpmn_id, task.name)), "success")
     except (Conflict, Forbidden) as exc:
         flash(translate(exc), "warning")
     return redirect(request.referrer or url_for("supervise.index"))

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from flask import Flask, render_template, request
+from flask import Flask, g, render_template, request
 from flask.typing import ResponseReturnValue
-from flask_babel import format_datetime, lazy_gettext
+from flask_babel import format_date, format_datetime, lazy_gettext
 from flask_login import current_user
+from lxml import etree
 from werkzeug.exceptions import HTTPException
 
+from engine.specs import ParsedVersion
 from web import lang, now
 from web.auth import OFFICER_ROLES
 from workflows.forms import label
@@ -75,6 +77,11 @@ def localtime(value: datetime | None) -> str:
     return format_datetime(value, "dd/MM/yyyy HH:mm") if value else ""
 
 
+def localdate(value: date | None) -> str:
+    """A calendar day as dd/mm/yyyy, in either language."""
+    return format_date(value, "dd/MM/yyyy") if value else ""
+
+
 def urgency(due_at: datetime | None) -> str:
     """A Bootstrap colour for a deadline: overdue, due within a day, or fine."""
     if due_at is None:
@@ -88,6 +95,101 @@ def urgency(due_at: datetime | None) -> str:
 def procedure_name(procedure: Any) -> str:
     """A procedure's name in the user's language."""
     return str(procedure.name_en if lang() == "en" and procedure.name_en else procedure.name)
+
+
+def _parsed(version_id: int) -> ParsedVersion:
+    """The parsed version from the core's cache, remembered for the rest of the request."""
+    from web import current_core
+
+    parsed: dict[int, ParsedVersion] = g.setdefault("parsed_versions", {})
+    if version_id not in parsed:
+        core = current_core()
+        with core.session_factory() as session:  # used only when the cache misses
+            parsed[version_id] = core.parsed_for(session, version_id)
+    return parsed[version_id]
+
+
+# Vietnamese name → BPMN id of the named elements of each parsed version, by content hash:
+# events and notifications keep the name of a step, not its id.
+_IDS_BY_NAME: dict[str, dict[str, str]] = {}
+
+
+def _id_by_name(parsed: ParsedVersion, name: str) -> str | None:
+    ids = _IDS_BY_NAME.get(parsed.content_hash)
+    if ids is None:
+        ids = {}
+        for spec in (parsed.spec, *parsed.subprocess_specs.values()):
+            for task_spec in spec.task_specs.values():
+                if getattr(task_spec, "bpmn_name", None) and task_spec.bpmn_id:
+                    ids.setdefault(task_spec.bpmn_name, task_spec.bpmn_id)
+        _IDS_BY_NAME[parsed.content_hash] = ids
+    return ids.get(name)
+
+
+def step_label(version_id: int | None, bpmn_id: str | None, name: str | None) -> str:
+    """A step's (or event's, gateway's) name in the user's language.
+
+    The English name comes from the procedure.toml of the dossier's version; without
+    `bpmn_id` the step is found by its Vietnamese name. Unknown: the name as stored.
+    """
+    name = name or ""
+    if lang() != "en" or version_id is None:
+        return name
+    parsed = _parsed(version_id)
+    return parsed.procedure.step_title(bpmn_id or _id_by_name(parsed, name), name, "en")
+
+
+def lane_label(version_id: int | None, lane: str | None) -> str:
+    """A lane's name in the user's language."""
+    lane = lane or ""
+    if lang() != "en" or version_id is None:
+        return lane
+    return _parsed(version_id).procedure.lane_title(lane, "en")
+
+
+_BPMN = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
+# The XML of a deployed version was checked at deployment; still, never resolve entities.
+_DIAGRAM_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
+_ENGLISH_DIAGRAMS: dict[str, str] = {}
+
+
+def diagram_xml(version_id: int, bpmn_xml: str) -> str:
+    """A version's BPMN for the diagram viewer, its names in the user's language."""
+    if lang() != "en":
+        return bpmn_xml
+    parsed = _parsed(version_id)
+    english = _ENGLISH_DIAGRAMS.get(parsed.content_hash)
+    if english is None:
+        procedure = parsed.procedure
+        root = etree.fromstring(bpmn_xml.encode(), parser=_DIAGRAM_PARSER)
+        for element in root.iter():
+            name = element.get("name")
+            if not isinstance(element.tag, str) or not name:
+                continue
+            if element.tag in (f"{_BPMN}participant", f"{_BPMN}process"):
+                element.set("name", procedure.title("en"))
+            elif element.tag == f"{_BPMN}lane":
+                element.set("name", procedure.lane_title(name, "en"))
+            else:
+                element.set("name", procedure.step_title(element.get("id"), name, "en"))
+        english = etree.tostring(root, xml_declaration=True, encoding="UTF-8").decode()
+        _ENGLISH_DIAGRAMS[parsed.content_hash] = english
+    return english
+
+
+def version_of(dossier_id: int | None) -> int | None:
+    """The procedure version a dossier runs on (read once per dossier and request)."""
+    if dossier_id is None:
+        return None
+    from engine.models import Dossier
+    from web import current_core
+
+    versions: dict[int, int | None] = g.setdefault("dossier_versions", {})
+    if dossier_id not in versions:
+        with current_core().session_factory() as session:
+            dossier = session.get(Dossier, dossier_id)
+            versions[dossier_id] = dossier.procedure_version_id if dossier else None
+    return versions[dossier_id]
 
 
 def _unread() -> int:
@@ -116,6 +218,9 @@ def _template_globals() -> dict[str, Any]:
         "role_label": lambda role: ROLE_LABELS.get(role, role),
         "channel_label": lambda code: CHANNEL_TITLES[Channel(code)][1 if lang() == "en" else 0],
         "procedure_name": procedure_name,
+        "step_label": step_label,
+        "lane_label": lane_label,
+        "version_of": version_of,
         "schema_label": lambda node: label(node, lang()),
         "urgency": urgency,
         "now": now,
@@ -135,6 +240,7 @@ def _error_page(error: HTTPException) -> ResponseReturnValue:
 def init_app(app: Flask) -> None:
     """Register the template helpers and error pages."""
     app.jinja_env.filters["localtime"] = localtime
+    app.jinja_env.filters["localdate"] = localdate
     app.jinja_env.filters["isotime"] = datetime.fromisoformat
     app.context_processor(_template_globals)
     for code in (400, 401, 403, 404, 405, 409, 413, 500):

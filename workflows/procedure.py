@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +28,7 @@ class Lane:
 
     role: str
     department: str | None = None
+    name_en: str = ""
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,7 @@ class Procedure:
     escalation: EscalationPolicy = EscalationPolicy()
     step_escalation: tuple[tuple[str, EscalationPolicy], ...] = ()
     appointment_escalation: EscalationPolicy = EscalationPolicy()
+    step_names_en: dict[str, str] = dataclasses.field(default_factory=dict)
 
     def step_policy(self, bpmn_id: str) -> EscalationPolicy:
         """The escalation policy of one step (its own, or the procedure's)."""
@@ -64,6 +67,16 @@ class Procedure:
     def title(self, lang: str) -> str:
         """The procedure's name in `lang` ("vi" or "en")."""
         return self.name_en if lang == "en" and self.name_en else self.name
+
+    def step_title(self, bpmn_id: str | None, name: str, lang: str) -> str:
+        """A BPMN element's name in `lang`: the English one if known, else its BPMN `name`."""
+        english = self.step_names_en.get(bpmn_id or "") if lang == "en" else None
+        return english or name
+
+    def lane_title(self, lane: str, lang: str) -> str:
+        """A lane's name in `lang`: the English one if known, else the BPMN's."""
+        known = self.lanes.get(lane)
+        return known.name_en if lang == "en" and known and known.name_en else lane
 
 
 _REQUIRED = ("code", "process_id", "name", "field", "statutory_working_days",
@@ -95,11 +108,13 @@ def procedure_from_dict(raw: dict[str, Any]) -> Procedure:
     except (PolicyError, TypeError, ValueError) as exc:
         raise ProcedureError(str(exc)) from exc
     lanes = {
-        name: Lane(role=str(spec["role"]), department=spec.get("department"))
+        name: Lane(role=str(spec["role"]), department=spec.get("department"),
+                   name_en=str(spec.get("name_en", "")))
         for name, spec in dict(raw["lanes"]).items()
     }
     if not lanes:
         raise ProcedureError("procedure.toml maps no lane to a role")
+    step_names_en = _step_names_en(raw.get("steps", {}))
     return Procedure(
         code=raw["code"],
         process_id=raw["process_id"],
@@ -127,4 +142,19 @@ def procedure_from_dict(raw: dict[str, Any]) -> Procedure:
         escalation=policy,
         step_escalation=steps,
         appointment_escalation=appointment_policy,
+        step_names_en=step_names_en,
     )
+
+
+def _step_names_en(raw: Any) -> dict[str, str]:
+    """The English names of [steps.<bpmn id>] tables (a missing name: no translation)."""
+    if not isinstance(raw, dict):
+        raise ProcedureError("steps must be a table of [steps.<bpmn id>] tables")
+    names = {}
+    for bpmn_id, spec in raw.items():
+        name = spec.get("name_en", "") if isinstance(spec, dict) else None
+        if not isinstance(name, str):
+            raise ProcedureError(f"steps.{bpmn_id}.name_en must be a string")
+        if name.strip():
+            names[str(bpmn_id)] = name.strip()
+    return names
