@@ -6,7 +6,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-from workflows.escalation import EscalationPolicy, PolicyError, policy_from_dict
+from workflows.escalation import EscalationPolicy, PolicyError, policies_from_table
 
 
 class ProcedureError(ValueError):
@@ -100,12 +100,8 @@ def procedure_from_dict(raw: dict[str, Any]) -> Procedure:
     if raw.get("online_level", "none") not in {"full", "partial", "none"}:
         raise ProcedureError("online_level must be one of: full, partial, none")
     try:
-        raw_policy = dict(raw.get("escalation", {}))
-        policy = policy_from_dict(raw_policy)
-        steps = tuple((bpmn_id, policy_from_dict(spec, policy))
-                      for bpmn_id, spec in dict(raw_policy.get("steps", {})).items())
-        appointment_policy = policy_from_dict(raw_policy.get("appointment"), policy)
-    except (PolicyError, TypeError, ValueError) as exc:
+        policies = policies_from_table(raw.get("escalation"))
+    except PolicyError as exc:
         raise ProcedureError(str(exc)) from exc
     lanes = {
         name: Lane(role=str(spec["role"]), department=spec.get("department"),
@@ -139,9 +135,9 @@ def procedure_from_dict(raw: dict[str, Any]) -> Procedure:
             RequiredDocument(d["name"], d.get("name_en", ""), int(d.get("copies", 1)))
             for d in raw.get("documents", ())
         ),
-        escalation=policy,
-        step_escalation=steps,
-        appointment_escalation=appointment_policy,
+        escalation=policies.default,
+        step_escalation=policies.steps,
+        appointment_escalation=policies.appointment,
         step_names_en=step_names_en,
     )
 
