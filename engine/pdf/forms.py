@@ -119,7 +119,7 @@ def receipt_slip_pdf(data: SlipData, font_dir: Path | None = None) -> bytes:
                     f"{data.lookup_url}")
     layout.signatures(pdf, [("NGƯỜI NỘP HỒ SƠ", data.applicant_name),
                             ("NGƯỜI TIẾP NHẬN HỒ SƠ", data.officer_name)])
-    return bytes(pdf.output())
+    return layout.finish(pdf)
 
 
 def supplement_request_pdf(data: SupplementRequestData, font_dir: Path | None = None) -> bytes:
@@ -138,7 +138,7 @@ def supplement_request_pdf(data: SupplementRequestData, font_dir: Path | None = 
     layout.paragraph(pdf, "Trong quá trình hoàn thiện hồ sơ nếu có vướng mắc, Ông/Bà liên hệ "
                           f"với Bộ phận Một cửa, {data.agency_name} để được hướng dẫn./.")
     layout.signatures(pdf, [("NGƯỜI HƯỚNG DẪN", data.officer_name)])
-    return bytes(pdf.output())
+    return layout.finish(pdf)
 
 
 def refusal_pdf(data: RefusalData, font_dir: Path | None = None) -> bytes:
@@ -155,4 +155,4 @@ def refusal_pdf(data: RefusalData, font_dir: Path | None = None) -> bytes:
     layout.paragraph(pdf, data.reason, indent=6, style="B")
     layout.paragraph(pdf, "Xin thông báo cho Ông/Bà được biết và thực hiện./.")
     layout.signatures(pdf, [("NGƯỜI TIẾP NHẬN HỒ SƠ", data.officer_name)])
-    return bytes(pdf.output())
+    return layout.finish(pdf)

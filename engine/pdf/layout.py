@@ -56,6 +56,17 @@ def new_document(title: str, font_dir: Path | None = None) -> FPDF:
     return pdf
 
 
+def finish(pdf: FPDF) -> bytes:
+    """The document's bytes; the font files it opened are closed."""
+    try:
+        return bytes(pdf.output())
+    finally:
+        for font in pdf.fonts.values():
+            close = getattr(font, "close", None)
+            if close is not None:
+                close()
+
+
 # Dates follow Decree 30/2020/NĐ-CP on official documents ("ngày 05 tháng 02 năm 2026").
 def long_date(moment: datetime, zone: ZoneInfo) -> str:
     """'ngày 05 tháng 3 năm 2026' in the zone; a zero before days < 10 and months 1-2."""
