@@ -68,6 +68,9 @@ def _open_dossier(session: Session, code: str) -> Dossier:
                        code=code)
     if not is_open(DossierStatus(dossier.status)):
         raise Conflict(N_("This dossier is no longer being handled: no apology is needed."))
+    if dossier.instance_id is None:
+        raise Conflict(N_("This dossier has not been received yet: it has no appointment "
+                          "date to apologise for."))
     return dossier
 
 

@@ -86,7 +86,10 @@ def _recompute(core: Core, session: Session, now: datetime) -> Recomputed:
     calendar = core.calendar_for(session)
     open_statuses = [int(s) for s in DossierStatus if is_open(s)]
     moved_dossiers = moved_tasks = 0
-    for dossier in session.scalars(select(Dossier).where(Dossier.status.in_(open_statuses))):
+    # A dossier not yet received (an online submission waiting for reception) has no clock
+    # yet: its appointment date is counted when reception accepts it.
+    for dossier in session.scalars(select(Dossier).where(Dossier.status.in_(open_statuses),
+                                                         Dossier.instance_id.is_not(None))):
         parsed = core.parsed_for(session, dossier.procedure_version_id)
         original = appointment_at(calendar, dossier.received_at,
                                   parsed.procedure.committed_working_days)

@@ -8,6 +8,7 @@ import pytest
 
 from engine.bootstrap import Core
 from engine.errors import Conflict, NotFound
+from engine.models import Dossier
 from engine.services import dossiers
 from engine.services.working_days import remove_override, set_override
 from tests.conftest import MONDAY_9AM, at
@@ -47,3 +48,14 @@ def test_an_override_that_changes_nothing_is_refused(core: Core) -> None:
         set_override(core, date(2026, 11, 25), True, "", "admin", at(24, 10))  # a Wednesday
     with pytest.raises(NotFound):
         remove_override(core, date(2026, 11, 25), "admin", at(24, 10))
+
+
+def test_a_calendar_change_leaves_dossiers_not_yet_received_alone(core: Core) -> None:
+    dossier = receive(core, MONDAY_9AM)
+    with core.uow() as uow:  # as an online submission waiting for reception looks
+        waiting = uow.session.get_one(Dossier, dossier.id)
+        waiting.instance_id, waiting.status, waiting.outcome = None, 1, "not_received"
+        uow.commit()
+    moved = set_override(core, date(2026, 11, 25), False, "Nghỉ bù", "admin",
+                                      at(23, 10))
+    assert moved.dossiers == 0
