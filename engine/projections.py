@@ -223,9 +223,10 @@ def _project_tasks(conn: Connection, calendar: WorkingCalendar, parsed: ParsedVe
                      "claimed_by": None, "created_at": now, "warn_at": None, "due_at": due_at,
                      "completed_at": None, "completed_by": None})
         if due_at is not None:
-            deadlines += due_rows(parsed.procedure.step_policy(task.bpmn_id), calendar,
-                                  DEADLINE, task.id, clock_start, due_at, instance_id,
-                                  dossier.id)
+            items = due_rows(parsed.procedure.step_policy(task.bpmn_id), calendar, DEADLINE,
+                             task.id, clock_start, due_at, instance_id, dossier.id)
+            rows[-1]["warn_at"] = items[0]["due_at"]  # level 0: the policy's warning
+            deadlines += items
     if rows:
         conn.execute(_INSERT_TASKS, rows)
     if deadlines:

@@ -131,8 +131,10 @@ def _reschedule(core: Core, session: Session, procedure_id: int, now: datetime) 
             assert task.due_at is not None
             start = (calendar.receipt_start(task.created_at)
                      if task.created_at == dossier.received_at else task.created_at)
-            rows += due_rows(parsed.procedure.step_policy(task.bpmn_id), calendar, DEADLINE,
+            items = due_rows(parsed.procedure.step_policy(task.bpmn_id), calendar, DEADLINE,
                              task.id, start, task.due_at, task.instance_id, dossier.id)
+            task.warn_at = items[0]["due_at"]
+            rows += items
         rows = [row for row in rows if (row["ref"], row["level"]) not in raised]
         if rows:
             conn.execute(insert(DueItem), rows)

@@ -117,9 +117,10 @@ def _recompute(core: Core, session: Session, now: datetime) -> Recomputed:
                 task.due_at = due_at
                 session.execute(delete(DueItem).where(DueItem.kind == DEADLINE,
                                                       DueItem.ref == task.id))
-                session.connection().execute(insert(DueItem), due_rows(
-                    parsed.procedure.step_policy(task.bpmn_id), calendar, DEADLINE, task.id,
-                    start, due_at, task.instance_id, dossier.id))
+                items = due_rows(parsed.procedure.step_policy(task.bpmn_id), calendar,
+                                 DEADLINE, task.id, start, due_at, task.instance_id, dossier.id)
+                task.warn_at = items[0]["due_at"]
+                session.connection().execute(insert(DueItem), items)
                 moved_tasks += 1
     return Recomputed(moved_dossiers, moved_tasks)
 

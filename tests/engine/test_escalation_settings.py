@@ -79,3 +79,15 @@ def test_a_nonsense_policy_is_refused_and_changes_nothing(core: Core) -> None:
     assert _items(core, task.id) == before
     with core.uow() as uow:
         assert uow.session.scalars(select(EscalationSetting)).all() == []
+
+
+def test_a_waiting_step_shows_when_its_policy_warns(core: Core) -> None:
+    dossier = receive(core, MONDAY_9AM)
+    [task] = ready_tasks(core, dossier.code)
+    zone = core.calendar_zone()
+    assert task.warn_at is not None
+    assert task.warn_at.astimezone(zone).strftime("%d/%m %H:%M") == "26/11 10:52"
+    set_policy(core, JUDICIAL_RECORD, {"warn_before_working_days": 0.5}, "admin", at(25, 8))
+    [task] = ready_tasks(core, dossier.code)
+    assert task.warn_at is not None
+    assert task.warn_at.astimezone(zone).strftime("%d/%m %H:%M") == "26/11 14:45"
