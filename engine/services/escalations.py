@@ -2,8 +2,9 @@
 
 A pass leases a batch of due items (SKIP LOCKED on PostgreSQL), then handles them in due
 order on one connection: each run of step-deadline and appointment items set-based, in one
-transaction per CHUNK items (a handful of statements whatever the count), and each BPMN timer
-in a transaction of its own, so that an engine failure holds back only its own instance.
+transaction per CHUNK items (a handful of statements whatever the count), and each run of BPMN
+timers in one transaction per CHUNK timers, each timer in a savepoint of its own, so that an
+engine failure holds back only its own instance.
 Only the items still leased to this owner are acted on (locked FOR UPDATE on PostgreSQL) and
 each is deleted in the transaction that acts on it; an escalation is inserted ON CONFLICT DO
 NOTHING on its unique (dossier_id, ref, level), so a level already raised is never raised,
@@ -21,6 +22,7 @@ from typing import Any, NamedTuple, cast
 
 from sqlalchemy import (
     Connection,
+    RootTransaction,
     Table,
     and_,
     bindparam,
@@ -54,6 +56,7 @@ from engine.projections import (
     write_events,
 )
 from engine.runtime import Incident
+from engine.specs import ParsedVersion
 from workflows.calendar import WorkingCalendar
 from workflows.letters import escalation_letter
 from workflows.statuses import DossierStatus, is_open
@@ -114,19 +117,19 @@ _ESCALATED = (
 # PostgreSQL locks the leased rows until the transaction ends (SQLite's BEGIN IMMEDIATE
 # already serializes writers): a lease lost meanwhile means the row is not found, and skipped.
 _ESCALATED_ITEMS = {"postgresql": _ESCALATED.with_for_update(of=DUE), "sqlite": _ESCALATED}
-_TIMER_COLUMNS = (DUE.c.ref, DUE.c.instance_id, INSTANCES.c.state, INSTANCES.c.revision,
-                  INSTANCES.c.procedure_version_id, *DOSSIER_COLUMNS)
-_TIMER_MINE = (DUE.c.id == bindparam("item_id"), DUE.c.lock_owner == bindparam("owner"),
-               DUE.c.kind == TIMER, INSTANCES.c.id == DUE.c.instance_id,
-               DOSSIERS.c.id == DUE.c.dossier_id)
-# The lease is released in the transaction that fires the timer (its item is usually
-# deleted by the projections, or moved to the timer's next due time).
-_RELEASE = (update(DUE).where(DUE.c.id == bindparam("item_id"))
+# The timers' items still leased to this owner, with their instances and dossiers, in one
+# query per run of timers (their due rows locked on PostgreSQL until the transaction ends).
+_TIMERS = (
+    select(DUE.c.id.label("item_id"), DUE.c.ref, DUE.c.instance_id, INSTANCES.c.state,
+           INSTANCES.c.revision, INSTANCES.c.procedure_version_id, *DOSSIER_COLUMNS)
+    .where(_MINE, DUE.c.kind == TIMER, INSTANCES.c.id == DUE.c.instance_id,
+           DOSSIERS.c.id == DUE.c.dossier_id)
+)
+_TIMER_ITEMS = {"postgresql": _TIMERS.with_for_update(of=DUE), "sqlite": _TIMERS}
+# The leases of the fired timers' items are released in the transaction that fires them
+# (most items are deleted by the projections, or moved to the timer's next due time).
+_RELEASE = (update(DUE).where(DUE.c.id.in_(bindparam("ids", expanding=True)))
             .values(lock_owner=None, lock_expires_at=None))
-# A timer's item, locked (and its lease released) with its instance and dossier: PostgreSQL
-# in one UPDATE … FROM … RETURNING; SQLite returns the modified table's columns only.
-_TIMER_ITEM = {"postgresql": (_RELEASE.where(*_TIMER_MINE[1:]).returning(*_TIMER_COLUMNS),),
-               "sqlite": (select(*_TIMER_COLUMNS).where(*_TIMER_MINE), _RELEASE)}
 _DELETE_MINE = delete(DUE).where(_MINE)
 # An existing escalation (same dossier, ref and level) is skipped by the unique constraint.
 _RAISE = {name: dialect_insert(ESCALATIONS)
@@ -202,20 +205,29 @@ def handle_due_items(core: Core, items: Sequence[DueRef], owner: str, now: datet
 
 def _handle_on(conn: Connection, core: Core, items: Sequence[DueRef], owner: str,
                now: datetime, result: PassResult) -> None:
-    pending: list[int] = []
-    calendar: list[WorkingCalendar] = []  # read once per pass, by the first timer
+    pending: list[int] = []  # a run of deadline and appointment items
+    timers: list[int] = []  # a run of timers
     for item_id, kind in items:
         if kind in ESCALATED:
+            if timers:
+                _fire_timers(core, conn, timers, owner, now, result)
+                timers = []
             pending.append(item_id)
-            if len(pending) < CHUNK:
-                continue
-        if pending:
-            _escalate_chunk(core, conn, pending, owner, now, result)
-            pending = []
-        if kind == TIMER:
-            _fire_timer(core, conn, item_id, owner, now, result, calendar)
+            if len(pending) >= CHUNK:
+                _escalate_chunk(core, conn, pending, owner, now, result)
+                pending = []
+        elif kind == TIMER:
+            if pending:
+                _escalate_chunk(core, conn, pending, owner, now, result)
+                pending = []
+            timers.append(item_id)
+            if len(timers) >= CHUNK:
+                _fire_timers(core, conn, timers, owner, now, result)
+                timers = []
     if pending:
         _escalate_chunk(core, conn, pending, owner, now, result)
+    if timers:
+        _fire_timers(core, conn, timers, owner, now, result)
 
 
 def _escalate_chunk(core: Core, conn: Connection, item_ids: list[int], owner: str,
@@ -322,27 +334,65 @@ def _holders(conn: Connection, wanted: set[tuple[str, str | None]]
     return holders
 
 
-def _fire_timer(core: Core, conn: Connection, item_id: int, owner: str, now: datetime,
-                result: PassResult, calendar: list[WorkingCalendar]) -> None:
-    """Fire one instance's due timers in a transaction of its own."""
-    keys = {"item_id": item_id, "owner": owner}
+def _fire_timers(core: Core, conn: Connection, item_ids: list[int], owner: str,
+                 now: datetime, result: PassResult) -> None:
+    """Fire a run of timers in one transaction, each instance in a savepoint of its own.
+
+    The items still leased to this owner are read (and locked) with their instances in one
+    query; each instance's due timers fire once, however many of its items are due. An
+    instance whose engine fails (Incident) or that was saved meanwhile (Conflict) rolls back
+    its savepoint only, and its items stay leased until the lease expires and a later pass
+    retries; the others' leases are released in the same transaction. Any other error keeps
+    the timers fired before it (committed), then propagates. A crash loses the transaction
+    whole: every lease in it then expires and nothing has fired.
+    """
+    keys = {"ids": item_ids, "owner": owner}
     with conn.begin() as transaction, Session(bind=conn) as session:
-        lock, *release = _TIMER_ITEM[conn.dialect.name]
-        item = conn.execute(lock, keys).first()
-        if item is None:
+        items = conn.execute(_TIMER_ITEMS[conn.dialect.name], keys).all()
+        if not items:
             return
-        for statement in release:
-            conn.execute(statement, keys)
-        if not calendar:
-            calendar.append(core.calendar_for(session))
-        try:
-            _fire(core, conn, lambda version: core.parsed_for(session, version), calendar[0],
-                  item, now, result)
-        except (Conflict, Incident):
-            transaction.rollback()  # the lease holds: it expires and a later pass retries
+        calendar = core.calendar_for(session)
+        versions: dict[int, ParsedVersion] = {}
+
+        def parsed_for(version_id: int) -> ParsedVersion:
+            parsed = versions.get(version_id)
+            if parsed is None:
+                parsed = versions[version_id] = core.parsed_for(session, version_id)
+            return parsed
+
+        order = {item_id: n for n, item_id in enumerate(item_ids)}
+        by_instance: dict[int, list[Any]] = {}
+        for item in sorted(items, key=lambda item: order[item.item_id]):
+            by_instance.setdefault(item.instance_id, []).append(item)
+        released: list[int] = []
+        fired = 0
+        for instance_items in by_instance.values():
+            savepoint = conn.begin_nested()
+            try:
+                _fire(core, conn, parsed_for, calendar, instance_items[0], now, result)
+            except (Conflict, Incident):
+                savepoint.rollback()  # the leases hold: they expire and a later pass retries
+                continue
+            except Exception:
+                savepoint.rollback()
+                _release(conn, transaction, released, fired, result)  # keep those fired
+                raise
+            savepoint.commit()
+            released += [item.item_id for item in instance_items]
+            fired += 1
+        _release(conn, transaction, released, fired, result)
 
 
-def _fire(core: Core, conn: Connection, parsed_for: Callable[[int], Any],
+def _release(conn: Connection, transaction: RootTransaction, item_ids: list[int],
+             fired: int, result: PassResult) -> None:
+    """Release the leases of the `fired` instances' items and commit: they have fired."""
+    if item_ids:
+        conn.execute(_RELEASE, {"ids": item_ids})
+    transaction.commit()
+    result.timers_fired += fired
+
+
+def _fire(core: Core, conn: Connection, parsed_for: Callable[[int], ParsedVersion],
           calendar: WorkingCalendar, item: Any, now: datetime, result: PassResult) -> None:
     dossier = DossierState.of(item)
     parsed = parsed_for(item.procedure_version_id)
@@ -355,4 +405,3 @@ def _fire(core: Core, conn: Connection, parsed_for: Callable[[int], Any],
     project(conn, core.runtime, calendar, parsed, dossier, item.instance_id, workflow, now,
             None, events, previous)
     write_events(conn, events)
-    result.timers_fired += 1
