@@ -95,7 +95,11 @@ def _applicant(pdf: FPDF, name: str, id_number: str, address: str) -> None:
 
 def receipt_slip_pdf(data: SlipData, font_dir: Path | None = None) -> bytes:
     """Form 01: the receipt and appointment slip handed to the applicant."""
-    pdf = layout.new_document(f"Giấy tiếp nhận hồ sơ {data.code}", font_dir)
+    return layout.render(f"Giấy tiếp nhận hồ sơ {data.code}", font_dir,
+                         lambda pdf: _write_slip(pdf, data))
+
+
+def _write_slip(pdf: FPDF, data: SlipData) -> None:
     layout.header(pdf, data.agency_name, _dated(data.place, data.received_at, data.zone))
     layout.title(pdf, "GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ", f"Mã hồ sơ: {data.code}")
     _applicant(pdf, data.applicant_name, data.applicant_id_number, data.applicant_address)
@@ -119,12 +123,15 @@ def receipt_slip_pdf(data: SlipData, font_dir: Path | None = None) -> bytes:
                     f"{data.lookup_url}")
     layout.signatures(pdf, [("NGƯỜI NỘP HỒ SƠ", data.applicant_name),
                             ("NGƯỜI TIẾP NHẬN HỒ SƠ", data.officer_name)])
-    return layout.finish(pdf)
 
 
 def supplement_request_pdf(data: SupplementRequestData, font_dir: Path | None = None) -> bytes:
     """Form 02: everything the applicant must supply or correct, and why, stated once."""
-    pdf = layout.new_document(f"Phiếu yêu cầu bổ sung hồ sơ {data.code}", font_dir)
+    return layout.render(f"Phiếu yêu cầu bổ sung hồ sơ {data.code}", font_dir,
+                         lambda pdf: _write_supplement_request(pdf, data))
+
+
+def _write_supplement_request(pdf: FPDF, data: SupplementRequestData) -> None:
     layout.header(pdf, data.agency_name, _dated(data.place, data.requested_at, data.zone))
     layout.title(pdf, "PHIẾU YÊU CẦU BỔ SUNG, HOÀN THIỆN HỒ SƠ")
     _applicant(pdf, data.applicant_name, data.applicant_id_number, data.applicant_address)
@@ -138,12 +145,15 @@ def supplement_request_pdf(data: SupplementRequestData, font_dir: Path | None = 
     layout.paragraph(pdf, "Trong quá trình hoàn thiện hồ sơ nếu có vướng mắc, Ông/Bà liên hệ "
                           f"với Bộ phận Một cửa, {data.agency_name} để được hướng dẫn./.")
     layout.signatures(pdf, [("NGƯỜI HƯỚNG DẪN", data.officer_name)])
-    return layout.finish(pdf)
 
 
 def refusal_pdf(data: RefusalData, font_dir: Path | None = None) -> bytes:
     """Form 03: the refusal to receive or resolve a dossier, with the reason."""
-    pdf = layout.new_document("Phiếu từ chối tiếp nhận, giải quyết hồ sơ", font_dir)
+    return layout.render("Phiếu từ chối tiếp nhận, giải quyết hồ sơ", font_dir,
+                         lambda pdf: _write_refusal(pdf, data))
+
+
+def _write_refusal(pdf: FPDF, data: RefusalData) -> None:
     layout.header(pdf, data.agency_name, _dated(data.place, data.refused_at, data.zone))
     layout.title(pdf, "PHIẾU TỪ CHỐI TIẾP NHẬN, GIẢI QUYẾT HỒ SƠ")
     _applicant(pdf, data.applicant_name, data.applicant_id_number, data.applicant_address)
@@ -155,4 +165,3 @@ def refusal_pdf(data: RefusalData, font_dir: Path | None = None) -> bytes:
     layout.paragraph(pdf, data.reason, indent=6, style="B")
     layout.paragraph(pdf, "Xin thông báo cho Ông/Bà được biết và thực hiện./.")
     layout.signatures(pdf, [("NGƯỜI TIẾP NHẬN HỒ SƠ", data.officer_name)])
-    return layout.finish(pdf)

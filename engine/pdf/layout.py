@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -56,9 +56,11 @@ def new_document(title: str, font_dir: Path | None = None) -> FPDF:
     return pdf
 
 
-def finish(pdf: FPDF) -> bytes:
-    """The document's bytes; the font files it opened are closed."""
+def render(title: str, font_dir: Path | None, write: Callable[[FPDF], None]) -> bytes:
+    """A document written by `write`; the font files it opened are closed, even on error."""
+    pdf = new_document(title, font_dir)
     try:
+        write(pdf)
         return bytes(pdf.output())
     finally:
         for font in pdf.fonts.values():
