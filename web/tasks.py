@@ -2,55 +2,130 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import replace
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
-from engine.services import dossiers, tasks
+from engine.services import (
+    accounts,
+    attachments,
+    catalogue,
+    comments,
+    dossiers,
+    supervision,
+    task_list,
+    tasks,
+)
 from engine.services import notifications as notices
+from engine.services.tracking import TrackingSheet, tracking_sheet
 from web import current_core, lang, now, translate
 from web.auth import OFFICER_ROLES, current_officer, role_required
+from web.views import step_label
 from workflows.forms import FORM_ERROR_KEY, coerce_form
+from workflows.statuses import DossierStatus
 
 bp = Blueprint("tasks", __name__)
+URGENCY_LABELS = {
+    "overdue": lazy_gettext("Overdue"),
+    "due_soon": lazy_gettext("Due soon"),
+    "on_track": lazy_gettext("On track"),
+    "no_deadline": lazy_gettext("No deadline"),
+    "": "",
+}
+PURPOSE_LABELS = {
+    "intake": lazy_gettext("received with the dossier"),
+    "supplement": lazy_gettext("supplement"),
+    "task": lazy_gettext("added while processing"),
+    "result": lazy_gettext("result"),
+}
+
+
+def _filters(args: Mapping[str, str], default_view: str) -> task_list.TaskFilters:
+    """The list's filters from a query string; unknown values are ignored."""
+    status, page = args.get("status", ""), args.get("page", "")
+    view, sort = args.get("view", ""), args.get("sort", "")
+    return task_list.TaskFilters(
+        view=view if view in task_list.VIEWS else default_view,
+        procedure=args.get("procedure") or None,
+        urgency=args.get("urgency") if args.get("urgency") in task_list.URGENCIES else None,
+        status=int(status) if status.isdigit() else None,
+        sort=sort if sort in task_list.SORTS else "deadline",
+        search=args.get("q", "").strip()[:100],
+        page=int(page) if page.isdigit() and int(page) > 0 else 1)
 
 
 @bp.get("/")
 @role_required()
 def index() -> ResponseReturnValue:
-    """The tasks the officer may work on, most urgent first."""
+    """The officer's tasks or their group's, filtered, searched and sorted by deadline."""
     user = current_officer()
     if not set(OFFICER_ROLES) & user.role_set:
         if "supervisor" in user.role_set:
             return redirect(url_for("supervise.index"))
         if "admin" in user.role_set:
             return redirect(url_for("admin.calendar"))
-    rows = tasks.list_tasks(current_core(), user)
-    return render_template("tasks/index.html", rows=rows, user=user)
+    filters = _filters(request.args, default_view="group")
+    page = task_list.task_page(current_core(), user, filters, now())
+    template = "tasks/_list.html" if request.headers.get("HX-Request") else "tasks/index.html"
+    return render_template(template, page=page, filters=filters, user=user,
+                           procedures=catalogue.list_procedures(current_core()),
+                           statuses=list(DossierStatus), urgencies=task_list.URGENCIES,
+                           urgency_labels=URGENCY_LABELS, search_cap=task_list.SEARCH_CAP)
+
+
+def _back(default: str) -> str:
+    """Where to go after a POST: the page it named, if it is on this site."""
+    target = request.form.get("next", "")
+    return target if target.startswith("/") and not target.startswith("//") else default
 
 
 @bp.get("/tasks/<task_id>")
 @role_required(*OFFICER_ROLES)
 def show(task_id: str) -> ResponseReturnValue:
     """A task with its dossier, history and form."""
-    return _render_task(task_id)
+    return render_task(task_id)
 
 
-def _render_task(task_id: str, values: dict[str, object] | None = None,
-                 errors: dict[str, str] | None = None, status: int = 200) -> ResponseReturnValue:
+def render_task(task_id: str, values: dict[str, object] | None = None,
+                errors: dict[str, str] | None = None, status: int = 200,
+                **extra: object) -> ResponseReturnValue:
+    """The task page; `extra` carries the comment and file fields' values and messages."""
     core = current_core()
+    user = current_officer()
     try:
-        detail = tasks.get_task(core, current_officer(), task_id)
+        detail = tasks.get_task(core, user, task_id)
     except NotFound:
         abort(404)
     except Forbidden:
         abort(403)
-    history = dossiers.get_dossier(core, detail.dossier.code)
-    return render_template("tasks/show.html", detail=detail, history=history,
-                           values=values or {}, errors=errors or {},
-                           form_error=(errors or {}).get(FORM_ERROR_KEY),
-                           user=current_officer()), status
+    code = detail.dossier.code
+    takeover = bool(detail.task.claimed_by not in (None, user.id)
+                    and {"head", "leader", "supervisor"} & user.role_set)
+    return render_template(
+        "tasks/show.html", detail=detail, history=dossiers.get_dossier(core, code),
+        sheet=_sheet_in_language(tracking_sheet(core, code, now())),
+        comments=comments.list_comments(core, code),
+        files=attachments.list_attachments(core, detail.dossier.id),
+        officers=supervision.officers_with_role(core, detail.task.role) if takeover else [],
+        claimer=accounts.get_user(core, detail.task.claimed_by)
+        if detail.task.claimed_by else None,
+        values=values or {}, errors=errors or {},
+        urgency_code=task_list.urgency(detail.task.due_at, detail.task.warn_at, now()),
+        urgency_labels=URGENCY_LABELS, purpose_labels=PURPOSE_LABELS,
+        agency=core.settings.agency_name, form_error=(errors or {}).get(FORM_ERROR_KEY),
+        user=user, **extra), status
+
+
+def _sheet_in_language(sheet: TrackingSheet) -> TrackingSheet:
+    """The tracking sheet with its steps named in the user's language."""
+    version = sheet.dossier.procedure_version_id
+    return replace(sheet, handoffs=[replace(h, step=step_label(version, None, h.step))
+                                    for h in sheet.handoffs])
 
 
 @bp.post("/tasks/<task_id>/claim")
@@ -66,7 +141,7 @@ def claim(task_id: str) -> ResponseReturnValue:
         abort(404)
     except Forbidden:
         abort(403)
-    return redirect(url_for("tasks.show", task_id=task_id))
+    return redirect(_back(url_for("tasks.show", task_id=task_id)))
 
 
 @bp.post("/tasks/<task_id>/unclaim")
@@ -82,7 +157,7 @@ def unclaim(task_id: str) -> ResponseReturnValue:
         abort(404)
     except Forbidden:
         abort(403)
-    return redirect(url_for("tasks.index"))
+    return redirect(_back(url_for("tasks.index")))
 
 
 @bp.post("/tasks/<task_id>/complete")
@@ -101,11 +176,11 @@ def complete(task_id: str) -> ResponseReturnValue:
         done = tasks.complete_task(core, current_officer(), task_id, data, now(), lang())
     except InvalidInput as exc:
         flash(_("The form has errors: correct the fields marked in red."), "danger")
-        return _render_task(task_id, values=dict(request.form), errors=exc.fields, status=422)
+        return render_task(task_id, values=dict(request.form), errors=exc.fields, status=422)
     except Conflict as exc:
         flash(translate(exc), "warning")
         if exc.code == "supplement_limit":
-            return _render_task(task_id, values=dict(request.form), status=409)
+            return render_task(task_id, values=dict(request.form), status=409)
         return redirect(url_for("tasks.index"))
     flash(_("Task completed for dossier %(code)s.", code=done.dossier_code), "success")
     return redirect(url_for("tasks.index"))
@@ -119,3 +194,7 @@ def notifications() -> ResponseReturnValue:
     rows = notices.latest(current_core(), user)
     notices.mark_all_read(current_core(), user, now())
     return render_template("tasks/notifications.html", rows=rows)
+
+
+# Comments and files of the task page live in a module of their own, on this blueprint.
+from web import task_files  # noqa: E402,F401

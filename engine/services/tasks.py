@@ -24,18 +24,9 @@ from engine.projections import (
     write_events,
 )
 from engine.runtime import Incident, LoopLimitReached
+from engine.services.task_list import TaskRow as TaskRow
+from engine.services.task_list import list_tasks as list_tasks
 from workflows.forms import field_errors
-
-
-@dataclass(frozen=True)
-class TaskRow:
-    """A task as a task list shows it."""
-
-    task: Task
-    dossier: Dossier
-    procedure: Procedure
-    claimed_by_name: str | None
-    form: dict[str, Any] | None
 
 
 @dataclass(frozen=True)
@@ -54,30 +45,6 @@ class Completion:
 
     dossier_code: str
     status: int
-
-
-def _visible(user: User) -> Any:
-    roles = list(user.role_set)
-    return (Task.role.in_(roles)) & or_(Task.department.is_(None),
-                                         Task.department == user.department)
-
-
-def list_tasks(core: Core, user: User, *, limit: int = 200) -> list[TaskRow]:
-    """The ready tasks the user may act on, the most urgent first."""
-    with core.uow() as uow:
-        claimer = select(User.full_name).where(User.id == Task.claimed_by).scalar_subquery()
-        rows = uow.session.execute(
-            select(Task, Dossier, Procedure, claimer, ProcedureVersion.forms)
-            .join(Dossier, Dossier.id == Task.dossier_id)
-            .join(Procedure, Procedure.id == Dossier.procedure_id)
-            .join(ProcedureVersion, ProcedureVersion.id == Dossier.procedure_version_id)
-            .where(Task.state == "ready", _visible(user),
-                   or_(Task.claimed_by.is_(None), Task.claimed_by == user.id))
-            .order_by(Task.due_at.is_(None), Task.due_at, Task.created_at)
-            .limit(limit)
-        ).all()
-        return [TaskRow(t, d, p, name, forms.get(t.form_key) if t.form_key else None)
-                for t, d, p, name, forms in rows]
 
 
 def get_task(core: Core, user: User, task_id: str) -> TaskDetail:

@@ -1,0 +1,175 @@
+"""Officers' task lists: my tasks, my group's tasks, filtered, sorted, searched, paged."""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Select, or_, select
+from sqlalchemy.orm import Session
+
+from engine.bootstrap import Core
+from engine.models import Dossier, Procedure, ProcedureVersion, Task, User
+
+VIEWS = ("available", "mine", "group")  # available: unclaimed or mine (what I may act on)
+URGENCIES = ("overdue", "due_soon", "on_track", "no_deadline")
+SORTS = ("deadline", "received")
+PAGE_SIZE = 50
+# Without a warning time of its own, a step is due soon in its last day.
+SOON = timedelta(days=1)
+_Query = Select[*tuple[Any, ...]]
+# A search folds accents in Python over at most this many candidates (the rest is SQL).
+SEARCH_CAP = 5000
+
+
+@dataclass(frozen=True)
+class TaskRow:
+    """A task as a task list shows it."""
+
+    task: Task
+    dossier: Dossier
+    procedure: Procedure
+    claimed_by_name: str | None
+    form: dict[str, Any] | None
+    urgency: str = "no_deadline"
+
+
+@dataclass(frozen=True)
+class TaskFilters:
+    """What the officer narrowed the list to, and how it is ordered and paged."""
+
+    view: str = "available"
+    procedure: str | None = None
+    urgency: str | None = None
+    status: int | None = None
+    sort: str = "deadline"
+    search: str = ""
+    page: int = 1
+    per_page: int = PAGE_SIZE
+
+
+@dataclass(frozen=True)
+class TaskPage:
+    """One page of a task list."""
+
+    rows: list[TaskRow]
+    filters: TaskFilters
+    has_next: bool
+    searched_all: bool = field(default=True)  # False: the search stopped at SEARCH_CAP
+
+
+def urgency(due_at: datetime | None, warn_at: datetime | None, now: datetime) -> str:
+    """overdue, due_soon (past its warning time, or within SOON of its deadline without
+    one), on_track or no_deadline."""
+    if due_at is None:
+        return "no_deadline"
+    if due_at < now:
+        return "overdue"
+    if (warn_at or due_at - SOON) <= now:
+        return "due_soon"
+    return "on_track"
+
+
+def fold(text: str) -> str:
+    """Text without case or Vietnamese accents, for searching: 'Nguyễn Đức' → 'nguyen duc'."""
+    decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(plain.casefold().split())
+
+
+def _visible(user: User) -> Any:
+    return (Task.role.in_(sorted(user.role_set))) & or_(Task.department.is_(None),
+                                                        Task.department == user.department)
+
+
+def _where(query: _Query, user: User, filters: TaskFilters,
+           now: datetime | None) -> _Query:
+    if filters.urgency and now is None:
+        raise ValueError("filtering by urgency needs the current time")
+    query = query.where(Task.state == "ready", _visible(user))
+    if filters.view == "mine":
+        query = query.where(Task.claimed_by == user.id)
+    elif filters.view == "available":
+        query = query.where(or_(Task.claimed_by.is_(None), Task.claimed_by == user.id))
+    if filters.procedure:
+        query = query.where(Procedure.code == filters.procedure)
+    if filters.status is not None:
+        query = query.where(Dossier.status == filters.status)
+    if filters.urgency and now is not None:
+        query = query.where(_urgency_clause(filters.urgency, now))
+    if filters.sort == "received":
+        return query.order_by(Dossier.received_at, Dossier.id, Task.created_at, Task.id)
+    return query.order_by(Task.due_at.is_(None), Task.due_at, Task.created_at, Task.id)
+
+
+def _urgency_clause(urgency: str, now: datetime) -> Any:
+    if urgency == "overdue":
+        return Task.due_at < now
+    if urgency == "due_soon":
+        return (Task.due_at >= now) & or_(
+            Task.warn_at <= now, Task.warn_at.is_(None) & (Task.due_at <= now + SOON))
+    if urgency == "on_track":
+        return (Task.due_at >= now) & or_(
+            Task.warn_at > now, Task.warn_at.is_(None) & (Task.due_at > now + SOON))
+    return Task.due_at.is_(None)
+
+
+def _joined(query: _Query) -> _Query:
+    return (query.join(Dossier, Dossier.id == Task.dossier_id)
+            .join(Procedure, Procedure.id == Dossier.procedure_id))
+
+
+def _full(with_forms: bool) -> _Query:
+    claimer = select(User.full_name).where(User.id == Task.claimed_by).scalar_subquery()
+    if not with_forms:
+        return _joined(select(Task, Dossier, Procedure, claimer))
+    return _joined(select(Task, Dossier, Procedure, claimer, ProcedureVersion.forms)).join(
+        ProcedureVersion, ProcedureVersion.id == Dossier.procedure_version_id)
+
+
+def _matching_ids(session: Session, user: User, filters: TaskFilters,
+                  now: datetime | None) -> tuple[list[str], bool]:
+    """Ids of the tasks whose dossier code or applicant matches, in the list's order."""
+    needle = fold(filters.search)
+    candidates = session.execute(
+        _where(_joined(select(Task.id, Dossier.code, Dossier.applicant_name)), user, filters,
+               now).limit(SEARCH_CAP + 1)).all()
+    ids = [task_id for task_id, code, name in candidates[:SEARCH_CAP]
+           if needle in fold(code) or needle in fold(name)]
+    return ids, len(candidates) <= SEARCH_CAP
+
+
+def list_tasks(core: Core, user: User, *, limit: int = 200,
+               now: datetime | None = None) -> list[TaskRow]:
+    """The ready tasks the user may act on (unclaimed or theirs), the most urgent first."""
+    return task_page(core, user, TaskFilters(per_page=limit), now, with_forms=True).rows
+
+
+def task_page(core: Core, user: User, filters: TaskFilters, now: datetime | None, *,
+              with_forms: bool = False) -> TaskPage:
+    """One page of the user's task list: two queries at most, whatever the page holds."""
+    size = max(1, min(filters.per_page, 500))
+    start = (max(filters.page, 1) - 1) * size
+    searched_all = True
+    with core.uow() as uow:
+        session = uow.session
+        if filters.search.strip():
+            ids, searched_all = _matching_ids(session, user, filters, now)
+            wanted = ids[start:start + size + 1]
+            found = session.execute(_full(with_forms).where(Task.id.in_(wanted))).all()
+            order = {task_id: i for i, task_id in enumerate(wanted)}
+            rows = sorted(found, key=lambda r: order[r[0].id])
+        else:
+            rows = list(session.execute(
+                _where(_full(with_forms), user, filters, now).offset(start).limit(size + 1)
+            ).all())
+    result = []
+    for row in rows[:size]:
+        task, dossier, procedure, name = row[0], row[1], row[2], row[3]
+        forms = row[4] if with_forms else {}
+        result.append(TaskRow(task, dossier, procedure, name,
+                              forms.get(task.form_key) if task.form_key else None,
+                              urgency(task.due_at, task.warn_at, now) if now else ""))
+    return TaskPage(result, filters, has_next=len(rows) > size, searched_all=searched_all)

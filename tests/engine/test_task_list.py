@@ -1,0 +1,173 @@
+"""Task lists: my tasks and my group's, filtered, sorted, searched and paged in few queries."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy import event, update
+
+from engine.bootstrap import Core
+from engine.models import Dossier, Task
+from engine.services import accounts, task_list, tasks
+from engine.services.task_list import TaskFilters, fold, task_page
+from tests.conftest import MONDAY_9AM, at
+from tests.engine.walk import APPLICANT, ready_tasks, receive, user
+
+NOW = at(26, 10)  # Thursday 26/11/2026 10:00
+
+
+def _receive(core: Core, name: str, when: datetime, procedure: str | None = None) -> str:
+    extra = {"procedure_code": procedure} if procedure else {}
+    return receive(core, when, applicant={**APPLICANT, "name": name}, **extra).code
+
+
+def _set(core: Core, code: str, *, due_at: datetime | None, warn_at: datetime | None = None,
+         status: int | None = None) -> None:
+    """Give the dossier's ready task a deadline (and the dossier a status) for the test."""
+    with core.uow() as uow:
+        dossier = uow.session.query(Dossier).filter_by(code=code).one()
+        uow.session.execute(update(Task).where(Task.dossier_id == dossier.id)
+                            .values(due_at=due_at, warn_at=warn_at))
+        if status is not None:
+            dossier.status = status
+        uow.commit()
+
+
+@pytest.fixture
+def five(core: Core) -> dict[str, str]:
+    """Five dossiers at the specialist's desk, one per urgency (two due soon), by name."""
+    codes = {
+        "An": _receive(core, "Nguyễn Văn An", MONDAY_9AM),
+        "Bích": _receive(core, "Trần Thị Bích", at(23, 10)),
+        "Thọ": _receive(core, "Lê Đức Thọ", at(23, 11)),
+        "Châu": _receive(core, "Phạm Minh Châu", at(23, 14), "notary_office_registration"),
+        "Dũng": _receive(core, "Đỗ Dũng", at(23, 15)),
+    }
+    _set(core, codes["An"], due_at=NOW - timedelta(hours=1))  # overdue
+    _set(core, codes["Bích"], due_at=NOW + timedelta(hours=3))  # due soon: last day
+    _set(core, codes["Thọ"], due_at=NOW + timedelta(days=5),  # due soon: past its warning
+         warn_at=NOW - timedelta(hours=1), status=5)
+    _set(core, codes["Châu"], due_at=NOW + timedelta(days=4))  # on track
+    _set(core, codes["Dũng"], due_at=None)  # no deadline
+    return codes
+
+
+def _names(core: Core, username: str = "specialist", **filters: object) -> list[str]:
+    page = task_page(core, user(core, username), TaskFilters(**filters), NOW)  # type: ignore[arg-type]
+    return [row.dossier.applicant_name.split()[-1] for row in page.rows]
+
+
+def test_the_list_is_sorted_by_deadline_with_no_deadline_last(core: Core,
+                                                              five: dict[str, str]) -> None:
+    assert _names(core) == ["An", "Bích", "Châu", "Thọ", "Dũng"]
+
+
+def test_the_list_can_be_sorted_by_the_date_received(core: Core, five: dict[str, str]) -> None:
+    assert _names(core, sort="received") == ["An", "Bích", "Thọ", "Châu", "Dũng"]
+
+
+@pytest.mark.parametrize(("urgency", "expected"), [
+    ("overdue", ["An"]), ("due_soon", ["Bích", "Thọ"]), ("on_track", ["Châu"]),
+    ("no_deadline", ["Dũng"])])
+def test_the_list_is_filtered_by_urgency(core: Core, five: dict[str, str], urgency: str,
+                                         expected: list[str]) -> None:
+    assert _names(core, urgency=urgency) == expected
+
+
+def test_each_row_says_how_urgent_it_is(core: Core, five: dict[str, str]) -> None:
+    page = task_page(core, user(core, "specialist"), TaskFilters(), NOW)
+    assert [row.urgency for row in page.rows] == ["overdue", "due_soon", "on_track",
+                                                  "due_soon", "no_deadline"]
+
+
+def test_the_list_is_filtered_by_procedure_and_dossier_status(core: Core,
+                                                               five: dict[str, str]) -> None:
+    assert _names(core, procedure="notary_office_registration") == ["Châu"]
+    assert _names(core, status=5) == ["Thọ"]
+    assert _names(core, status=4, procedure="judicial_record_certificate") == ["An", "Bích",
+                                                                                "Dũng"]
+
+
+@pytest.mark.parametrize(("search", "expected"), [
+    ("nguyen van an", ["An"]), ("NGUYỄN", ["An"]), ("le duc tho", ["Thọ"]), ("đức", ["Thọ"]),
+    ("do dung", ["Dũng"]), ("  tran   thi ", ["Bích"]), ("nobody", [])])
+def test_a_search_finds_applicants_whatever_their_accents_and_case(
+        core: Core, five: dict[str, str], search: str, expected: list[str]) -> None:
+    assert _names(core, search=search) == expected
+
+
+def test_a_search_finds_a_dossier_by_its_code(core: Core, five: dict[str, str]) -> None:
+    assert _names(core, search=five["Châu"][-9:].lower()) == ["Châu"]
+
+
+def test_a_search_respects_the_other_filters(core: Core, five: dict[str, str]) -> None:
+    assert _names(core, search="th", urgency="due_soon") == ["Bích", "Thọ"]
+    assert _names(core, search="th", urgency="overdue") == []
+
+
+def test_folding_removes_case_and_vietnamese_accents() -> None:
+    assert fold("  Nguyễn   ĐỨC  Thọ ") == "nguyen duc tho"
+
+
+def test_my_tasks_are_the_ones_i_claimed_and_my_group_sees_them_with_my_name(
+        core: Core, five: dict[str, str]) -> None:
+    other = accounts.create_user(core, username="specialist2", password="pw",
+                                 full_name="Chuyên viên Hai", roles=["specialist"])
+    [task] = ready_tasks(core, five["Châu"])
+    tasks.claim_task(core, other, task.id, NOW)
+    assert _names(core, "specialist2", view="mine") == ["Châu"]
+    assert _names(core, view="mine") == []
+    assert "Châu" not in _names(core, view="available")
+    group = task_page(core, user(core, "specialist"), TaskFilters(view="group"), NOW).rows
+    assert [r.claimed_by_name for r in group if r.task.id == task.id] == ["Chuyên viên Hai"]
+    assert _names(core, "head", view="group") == []  # another role's tasks are not shown
+
+
+def test_the_list_is_paged(core: Core, five: dict[str, str]) -> None:
+    specialist = user(core, "specialist")
+    first = task_page(core, specialist, TaskFilters(per_page=2), NOW)
+    last = task_page(core, specialist, TaskFilters(per_page=2, page=3), NOW)
+    searched = task_page(core, specialist, TaskFilters(per_page=1, page=2, search="th"), NOW)
+    assert len(first.rows) == 2 and first.has_next
+    assert [r.dossier.applicant_name for r in last.rows] == ["Đỗ Dũng"] and not last.has_next
+    assert [r.dossier.applicant_name for r in searched.rows] == ["Lê Đức Thọ"]
+    assert not searched.has_next
+
+
+@contextmanager
+def _counting(core: Core) -> Iterator[list[str]]:
+    statements: list[str] = []
+
+    def count(conn: object, cursor: object, statement: str, *args: object) -> None:
+        statements.append(statement)
+
+    event.listen(core.db, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        event.remove(core.db, "before_cursor_execute", count)
+
+
+@pytest.mark.parametrize("search", ["", "nguyen"])
+def test_the_list_takes_the_same_number_of_queries_whatever_its_length(
+        core: Core, search: str) -> None:
+    specialist = user(core, "specialist")
+    _receive(core, "Nguyễn Văn An", MONDAY_9AM)
+    with _counting(core) as one:
+        task_page(core, specialist, TaskFilters(search=search), NOW, with_forms=True)
+    for hour in range(10, 16):
+        _receive(core, f"Nguyễn Thị {hour}", at(23, hour))
+    with _counting(core) as seven:
+        rows = task_page(core, specialist, TaskFilters(search=search), NOW,
+                         with_forms=True).rows
+    assert len(rows) == 7 and rows[0].form is not None
+    assert len(seven) == len(one) <= 4
+
+
+def test_the_older_list_still_gives_what_the_user_may_act_on(core: Core,
+                                                             five: dict[str, str]) -> None:
+    rows = task_list.list_tasks(core, user(core, "specialist"))
+    assert len(rows) == 5 and all(row.form is not None for row in rows)
