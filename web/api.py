@@ -120,15 +120,24 @@ def procedures() -> ResponseReturnValue:
 
 
 @bp.post("/dossiers")
-@token_required("reception")
+@token_required("reception", "clerk")
 def receive() -> ResponseReturnValue:
-    """Receive a dossier: returns its code, status and appointment date."""
+    """Receive a dossier: returns its code, status and appointment date.
+
+    With "documents_received" (the checklist) the applicant's birth_date and a
+    return_method are required and every required document must be listed.
+    """
     body = _json_body()
     applicant = body.get("applicant")
+    checklist = body.get("documents_received")
+    method = body.get("return_method")
     dossier = dossiers.receive_dossier(
         current_core(), procedure_code=str(body.get("procedure", "")),
         applicant=applicant if isinstance(applicant, dict) else {},
-        channel=str(body.get("channel", "")), actor=_user().username, now=now(), lang=lang())
+        channel=str(body.get("channel", "")), actor=_user().username, now=now(), lang=lang(),
+        documents_received=checklist if checklist is not None else None,
+        return_method=str(method) if method is not None else None,
+        return_address=str(body.get("return_address", "")))
     return jsonify(_dossier_json(dossiers.get_dossier(current_core(), dossier.code))), 201
 
 
@@ -176,14 +185,6 @@ def dossier_tracking(code: str) -> ResponseReturnValue:
                     "ended_at": _iso(p.ended_at), "working_seconds": p.working_seconds}
                    for p in sheet.pauses],
     })
-
-
-@bp.get("/tasks")
-@token_required(*OFFICER_ROLES)
-def task_list() -> ResponseReturnValue:
-    """The caller's actionable tasks, each with its form's JSON Schema."""
-    rows = tasks.list_tasks(current_core(), _user())
-    return jsonify({"tasks": [_task_json(r.task, r.dossier.code, r.form) for r in rows]})
 
 
 @bp.post("/tasks/<task_id>/claim")
@@ -257,6 +258,7 @@ def reassign(task_id: str) -> ResponseReturnValue:
     return jsonify({"id": task.id, "claimed_by": task.claimed_by})
 
 
+# GET /tasks (the task list with its filters) lives in web.api_work.
 # The endpoints of the reception desk, the officers' work and the citizen portal live in
 # modules of their own; importing them registers their routes on `bp`.
 from web import api_policies, api_portal, api_reception, api_work  # noqa: E402,F401

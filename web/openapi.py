@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from workflows.intake import APPLICANT_SCHEMA, Channel
+from workflows.intake import (
+    APPLICANT_SCHEMA,
+    DOCUMENTS_RECEIVED_SCHEMA,
+    Channel,
+    ReturnMethod,
+)
 
 _ERROR = {
     "type": "object",
@@ -60,10 +65,16 @@ _SCHEMAS = {
     "NewDossier": {
         "type": "object",
         "required": ["procedure", "applicant", "channel"],
+        "description": "With documents_received, the applicant's birth_date and return_method "
+                       "are required (return_address too when by post) and every required "
+                       "document must be listed; without it neither is checked.",
         "properties": {
             "procedure": {"type": "string"},
             "applicant": {"$ref": "#/components/schemas/Applicant"},
             "channel": {"type": "string", "enum": [c.value for c in Channel]},
+            "documents_received": DOCUMENTS_RECEIVED_SCHEMA,
+            "return_method": {"type": "string", "enum": [m.value for m in ReturnMethod]},
+            "return_address": {"type": "string", "maxLength": 500},
         },
     },
 }

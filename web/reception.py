@@ -1,6 +1,8 @@
-"""The reception desk: receive dossiers, list them, open one."""
+"""The reception desk: receive dossiers (or send them back, or refuse them), list, open one."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from flask import (
     Blueprint,
@@ -16,56 +18,127 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from engine.errors import InvalidInput, NotFound
-from engine.services import apologies, catalogue, dossiers, supervision
+from engine.services import apologies, catalogue, dossiers, reception, submissions, supervision
+from engine.services.attachments import store_file
+from engine.services.result_return import return_record
 from engine.services.tracking import tracking_sheet
 from web import current_core, lang, now
 from web.auth import OFFICER_ROLES, current_officer, role_required
 from web.views import localtime
-from workflows.intake import CHANNEL_TITLES, intake_schema
+from workflows.intake import (
+    CHANNEL_TITLES,
+    RETURN_TITLES,
+    Channel,
+    ChecklistItem,
+    checklist,
+    document_field,
+    intake_schema,
+)
 
 bp = Blueprint("reception", __name__, url_prefix="/dossiers")
 STAFF = (*OFFICER_ROLES, "supervisor")
+DESK = ("reception", "clerk")
+DESK_CHANNELS = {c: t for c, t in CHANNEL_TITLES.items() if c != Channel.ONLINE}
 
 
 @bp.get("/")
 @role_required(*STAFF)
 def index() -> ResponseReturnValue:
-    """The most recently received dossiers."""
-    return render_template("reception/index.html", rows=dossiers.list_dossiers(current_core()))
+    """The online submissions waiting for receipt, and the most recently received dossiers."""
+    core = current_core()
+    return render_template("reception/index.html", rows=dossiers.list_dossiers(core),
+                           queue=submissions.list_submissions(core))
+
+
+def _read_intake(schema: dict[str, Any], items: list[ChecklistItem]
+                 ) -> tuple[dict[str, Any], list[dict[str, int]]]:
+    """The typed values of the intake form, and its checklist as received."""
+    names = (*schema["properties"], "procedure", "channel", "return_method", "return_address",
+             "supplement_note", "reason")
+    values: dict[str, Any] = {key: request.form.get(key, "").strip() for key in names}
+    received = []
+    for index in range(len(items)):
+        field = document_field(index)
+        values[field] = request.form.get(field) == "1"
+        values[f"{field}_copies"] = request.form.get(f"{field}_copies", "").strip()
+        if values[field]:
+            copies = values[f"{field}_copies"] or str(items[index].copies)
+            received.append({"index": index,
+                             "copies": int(copies) if copies.isdigit() else 0})
+    return values, received
+
+
+def _store_uploads(items: list[ChecklistItem], errors: dict[str, str]) -> list[dossiers.Upload]:
+    """Check and store every uploaded file; a refused one adds a message beside its item."""
+    uploads = []
+    for index in range(len(items)):
+        field = document_field(index)
+        for file in request.files.getlist(f"{field}_files"):
+            if not file.filename:
+                continue
+            try:
+                uploads.append(dossiers.Upload(index, store_file(
+                    current_core(), file.stream, file.filename, field=field, lang=lang())))
+            except InvalidInput as exc:
+                errors.update(exc.fields)
+    return uploads
 
 
 @bp.route("/new", methods=["GET", "POST"])
-@role_required("reception", "clerk")
+@role_required(*DESK)
 def receive() -> ResponseReturnValue:
-    """Receive a new dossier: choose its procedure, then record its applicant."""
+    """Receive a new dossier, or issue a supplement request or a refusal instead."""
     core = current_core()
     procedures = catalogue.list_procedures(core)
     code = request.values.get("procedure") or (procedures[0][0].code if procedures else "")
     chosen = next(((p, v) for p, v in procedures if p.code == code), None)
     schema = intake_schema(chosen[1].meta.get("applicant_kind", "person") if chosen else "")
-    values: dict[str, str] = {}
+    items = checklist(chosen[1].meta) if chosen else []
+    values: dict[str, Any] = {}
     errors: dict[str, str] = {}
     if request.method == "POST":
-        values = {key: request.form.get(key, "").strip() for key in
-                  (*schema["properties"], "procedure", "channel")}
+        values, received = _read_intake(schema, items)
         applicant = {key: values[key] for key in schema["properties"] if values[key]}
+        action = request.form.get("action", "receive")
+        common = {"procedure_code": values["procedure"], "applicant": applicant,
+                  "channel": values["channel"], "actor": current_officer().username,
+                  "now": now(), "lang": lang()}
         try:
-            dossier = dossiers.receive_dossier(
-                core, procedure_code=values["procedure"], applicant=applicant,
-                channel=values["channel"], actor=current_officer().username, now=now(),
-                lang=lang())
+            if action == "supplement":
+                dossier, _notice = reception.request_supplement_at_desk(
+                    core, documents_received=received, note=values["supplement_note"], **common)
+                flash(_("Dossier %(code)s was not received: print the supplement request and "
+                        "hand it to the applicant.", code=dossier.code), "warning")
+            elif action == "refuse":
+                dossier, _notice = reception.refuse_at_desk(core, reason=values["reason"], **common)
+                flash(_("Dossier %(code)s was refused: print the refusal and hand it to the "
+                        "applicant.", code=dossier.code), "warning")
+            else:
+                uploads = _store_uploads(items, errors)
+                if errors:
+                    raise InvalidInput("", errors)
+                dossier = dossiers.receive_dossier(
+                    core, documents_received=received, uploads=uploads,
+                    return_method=values["return_method"] or None,
+                    return_address=values["return_address"], **common)
+                flash(_("Dossier %(code)s received. Appointment date: %(date)s.",
+                        code=dossier.code, date=localtime(dossier.appointment_at)), "success")
         except InvalidInput as exc:
-            errors = exc.fields
+            errors = {**errors, **exc.fields}
         except NotFound:
             errors = {"procedure": _("Please choose a procedure from the list.")}
         else:
-            flash(_("Dossier %(code)s received. Appointment date: %(date)s.",
-                    code=dossier.code, date=localtime(dossier.appointment_at)), "success")
             return redirect(url_for("reception.show", code=dossier.code))
-        flash(_("The dossier was not received: correct the fields marked in red."), "danger")
+        flash(_("Nothing was recorded: correct the fields marked in red."), "danger")
+    elif chosen:
+        values = {document_field(i): not item.optional for i, item in enumerate(items)}
+        values.update({f"{document_field(i)}_copies": str(item.copies)
+                       for i, item in enumerate(items)})
     return render_template("reception/new.html", procedures=procedures, chosen=chosen,
-                           values=values, errors=errors, schema=schema,
-                           channels=CHANNEL_TITLES), 422 if errors else 200
+                           values=values, errors=errors, schema=schema, items=items,
+                           channels=DESK_CHANNELS, return_methods=RETURN_TITLES,
+                           asks_return="birth_date" in schema["properties"],
+                           ), 422 if errors else 200
 
 
 @bp.get("/<code>/tracking")
@@ -96,7 +169,7 @@ def diagram(code: str) -> ResponseReturnValue:
 @bp.get("/<code>")
 @role_required(*STAFF)
 def show(code: str) -> ResponseReturnValue:
-    """A dossier: its applicant, dates, open tasks and history."""
+    """A dossier: its applicant, checklist, files, notices, dates, open tasks and history."""
     try:
         detail = dossiers.get_dossier(current_core(), code)
     except NotFound:
@@ -104,9 +177,17 @@ def show(code: str) -> ResponseReturnValue:
     escalated = {a.task.bpmn_id for a in supervision.open_alerts(
         current_core(), include_settled=False) if a.task is not None
         and a.dossier.code == code and a.escalation.level >= 1}
+    items = checklist(detail.version.meta)
+    received = {row["index"]: row["copies"] for row in detail.dossier.documents_received or []}
     return render_template(
-        "reception/show.html", detail=detail,
+        "reception/show.html", detail=detail, items=items, received=received,
+        returned=return_record(detail.events), return_methods=RETURN_TITLES,
         letters=apologies.letters(current_core(), code=code),
         markers={"active": sorted({t.bpmn_id for t in detail.tasks if t.state == "ready"}),
                  "done": sorted({t.bpmn_id for t in detail.tasks if t.state == "completed"}),
                  "escalated": sorted(escalated)})
+
+
+# The printed forms, the files and the online queue's actions live in a module of their own;
+# importing it registers its routes on `bp`.
+from web import reception_queue  # noqa: E402,F401

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -14,7 +15,9 @@ from sqlalchemy.orm import Session
 from engine.bootstrap import Core
 from engine.errors import N_, InvalidInput, NotFound
 from engine.models import (
+    Attachment,
     Dossier,
+    DossierNotice,
     DossierSequence,
     Event,
     Procedure,
@@ -23,11 +26,23 @@ from engine.models import (
     Task,
 )
 from engine.projections import DossierState, event, project, write_events
+from engine.services.attachments import StoredFile, attach
+from engine.specs import ParsedVersion
+from workflows.calendar import WorkingCalendar
 from workflows.codes import dossier_code
 from workflows.deadlines import appointment_at
 from workflows.forms import field_errors
-from workflows.intake import Channel, intake_schema
+from workflows.intake import (
+    Channel,
+    birth_date_error,
+    checklist,
+    checklist_errors,
+    intake_schema,
+    return_errors,
+)
 from workflows.statuses import DossierStatus
+
+ALL_CHANNELS = frozenset(c.value for c in Channel)
 
 
 @dataclass(frozen=True)
@@ -39,65 +54,144 @@ class DossierDetail:
     version: ProcedureVersion
     tasks: list[Task]
     events: list[Event]
+    notices: list[DossierNotice] = field(default_factory=list)
+    attachments: list[Attachment] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file checked and stored before receipt, for one item of the checklist (or none)."""
+
+    document_index: int | None
+    stored: StoredFile
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A procedure's latest version, parsed, with the working calendar, for a new dossier."""
+
+    procedure: Procedure
+    version: ProcedureVersion
+    parsed: ParsedVersion
+    calendar: WorkingCalendar
+
+
+def prepare(core: Core, session: Session, procedure_code: str) -> Prepared:
+    """The latest version of a procedure, or NotFound."""
+    procedure = session.scalars(
+        select(Procedure).where(Procedure.code == procedure_code)).first()
+    if procedure is None or procedure.latest_version_id is None:
+        raise NotFound(N_("No procedure has the code %(code)s. Choose one from the "
+                          "catalogue."), code=procedure_code)
+    version = session.get_one(ProcedureVersion, procedure.latest_version_id)
+    return Prepared(procedure, version, core.parsed_version(version),
+                    core.calendar_for(session))
+
+
+def applicant_errors(prepared: Prepared, applicant: dict[str, Any], channel: str,
+                     now: datetime, lang: str, *, birth_date_required: bool = True,
+                     channels: frozenset[str] = ALL_CHANNELS
+                     ) -> dict[str, str]:
+    """Field messages for an applicant's details and the channel (empty when all is well)."""
+    schema = intake_schema(prepared.parsed.procedure.applicant_kind,
+                           birth_date_required=birth_date_required)
+    errors = field_errors(schema, applicant, lang)
+    if "birth_date" in applicant and "birth_date" not in errors:
+        today = now.astimezone(prepared.calendar.zone).date()
+        message = birth_date_error(applicant["birth_date"], today, lang)
+        if message:
+            errors["birth_date"] = message
+    if channel not in channels:
+        errors["channel"] = ("Vui lòng chọn hình thức nộp." if lang != "en"
+                             else "Please choose how the dossier was submitted.")
+    return errors
+
+
+def new_dossier(core: Core, session: Session, prepared: Prepared, applicant: dict[str, Any],
+                channel: str, actor: str | None, now: datetime, *, status: int,
+                appointment: datetime) -> Dossier:
+    """A dossier row with the next code of the day (not yet started), added to the session."""
+    local_day = now.astimezone(prepared.calendar.zone).date()
+    birth = applicant.get("birth_date")
+    dossier = Dossier(
+        code=dossier_code(core.settings.agency_code, local_day,
+                          _next_sequence(session, core.settings.agency_code, local_day)),
+        procedure_id=prepared.procedure.id, procedure_version_id=prepared.version.id,
+        applicant_name=applicant["name"].strip(), applicant_id_number=applicant["id_number"],
+        applicant_phone=applicant.get("phone", ""), applicant_email=applicant.get("email", ""),
+        applicant_address=applicant.get("address", ""),
+        applicant_birth_date=date.fromisoformat(birth) if birth else None, channel=channel,
+        status=status, received_at=now, received_by=actor, appointment_at=appointment,
+        original_appointment_at=appointment, supplement_rounds=0, return_address="")
+    session.add(dossier)
+    session.flush()
+    return dossier
 
 
 def receive_dossier(core: Core, *, procedure_code: str, applicant: dict[str, Any],
-                    channel: str, actor: str | None, now: datetime, lang: str = "vi") -> Dossier:
-    """Receive a dossier: give it a code and an appointment date and start its process."""
+                    channel: str, actor: str | None, now: datetime, lang: str = "vi",
+                    documents_received: list[dict[str, int]] | None = None,
+                    uploads: Sequence[Upload] = (), return_method: str | None = None,
+                    return_address: str = "") -> Dossier:
+    """Receive a dossier: give it a code and an appointment date and start its process.
+
+    With `documents_received` (the checklist: the desk, the API) the date of birth and a
+    return method (not for official correspondence) are required and every required
+    document must be there; without it (older callers) neither is checked.
+    """
     with core.uow() as uow:
         session = uow.session
-        procedure = session.scalars(
-            select(Procedure).where(Procedure.code == procedure_code)).first()
-        if procedure is None or procedure.latest_version_id is None:
-            raise NotFound(N_("No procedure has the code %(code)s. Choose one from the "
-                              "catalogue."), code=procedure_code)
-        version = session.get_one(ProcedureVersion, procedure.latest_version_id)
-        parsed = core.parsed_version(version)
-        errors = field_errors(intake_schema(parsed.procedure.applicant_kind), applicant, lang)
-        if channel not in {c.value for c in Channel}:
-            errors["channel"] = ("Vui lòng chọn hình thức nộp." if lang != "en"
-                                 else "Please choose how the dossier was submitted.")
+        prepared = prepare(core, session, procedure_code)
+        checked = documents_received is not None
+        errors = applicant_errors(prepared, applicant, channel, now, lang,
+                                  birth_date_required=checked)
+        if checked:
+            items = checklist(prepared.version.meta)
+            errors.update(checklist_errors(items, documents_received, lang))
+            if prepared.parsed.procedure.applicant_kind != "organisation":
+                errors.update(return_errors(return_method, return_address, lang))
         if errors:
             raise InvalidInput(N_("The applicant's details are incomplete or wrong: correct "
                                   "the fields marked."), errors)
-        calendar = core.calendar_for(session)
-        local_day = now.astimezone(calendar.zone).date()
-        appointment = appointment_at(calendar, now, parsed.procedure.committed_working_days)
-        dossier = Dossier(
-            code=dossier_code(core.settings.agency_code, local_day,
-                              _next_sequence(session, core.settings.agency_code, local_day)),
-            procedure_id=procedure.id, procedure_version_id=version.id,
-            applicant_name=applicant["name"].strip(), applicant_id_number=applicant["id_number"],
-            applicant_phone=applicant.get("phone", ""),
-            applicant_email=applicant.get("email", ""),
-            applicant_address=applicant.get("address", ""), channel=channel,
-            status=int(DossierStatus.RECEIVED), received_at=now, received_by=actor,
-            appointment_at=appointment, original_appointment_at=appointment,
-        )
-        session.add(dossier)
-        session.flush()
-        workflow = core.runtime.start(parsed, {"dossier_code": dossier.code, "channel": channel},
-                                      now)
-        task_count, depth = core.runtime.measure(workflow)
-        instance = ProcessInstance(
-            procedure_version_id=version.id, state=core.runtime.dump(workflow),
-            serializer_version=core.runtime.serializer.version, revision=1, status="running",
-            task_count=task_count, depth=depth, created_at=now, updated_at=now,
-        )
-        session.add(instance)
-        session.flush()
-        dossier.instance_id = instance.id
-        session.flush()
+        appointment = appointment_at(prepared.calendar, now,
+                                     prepared.parsed.procedure.committed_working_days)
+        dossier = new_dossier(core, session, prepared, applicant, channel, actor, now,
+                              status=int(DossierStatus.RECEIVED), appointment=appointment)
+        dossier.documents_received = documents_received
+        dossier.return_method = return_method
+        dossier.return_address = return_address.strip()
+        for upload in uploads:
+            attach(session, dossier.id, upload.stored, purpose="intake", actor=actor, now=now,
+                   document_index=upload.document_index)
         events = [event(dossier.id, "received", now, actor,
                         data={"channel": channel, "appointment_at": appointment.isoformat()})]
-        conn = session.connection()
-        project(conn, core.runtime, calendar, parsed, DossierState.of(dossier),
-                instance.id, workflow, now, actor, events, previous=set(),
-                clock_start=calendar.receipt_start(now))
-        write_events(conn, events)
-        session.refresh(dossier)
+        start_process(core, session, prepared, dossier, actor, now, events)
         uow.commit()
     return dossier
+
+
+def start_process(core: Core, session: Session, prepared: Prepared, dossier: Dossier,
+                  actor: str | None, now: datetime, events: list[dict[str, Any]]) -> None:
+    """Start the process of a received dossier (status 2) and write its projections."""
+    workflow = core.runtime.start(prepared.parsed,
+                                  {"dossier_code": dossier.code, "channel": dossier.channel},
+                                  now)
+    task_count, depth = core.runtime.measure(workflow)
+    instance = ProcessInstance(
+        procedure_version_id=prepared.version.id, state=core.runtime.dump(workflow),
+        serializer_version=core.runtime.serializer.version, revision=1, status="running",
+        task_count=task_count, depth=depth, created_at=now, updated_at=now,
+    )
+    session.add(instance)
+    session.flush()
+    dossier.instance_id = instance.id
+    session.flush()
+    conn = session.connection()
+    project(conn, core.runtime, prepared.calendar, prepared.parsed, DossierState.of(dossier),
+            instance.id, workflow, now, actor, events, previous=set(),
+            clock_start=prepared.calendar.receipt_start(now))
+    write_events(conn, events)
+    session.refresh(dossier)
 
 
 def _next_sequence(session: Session, agency_code: str, day: Any) -> int:
@@ -132,14 +226,21 @@ def get_dossier(core: Core, code: str) -> DossierDetail:
                 select(Task).where(Task.dossier_id == dossier.id).order_by(Task.created_at))),
             events=list(session.scalars(
                 select(Event).where(Event.dossier_id == dossier.id).order_by(Event.id))),
+            notices=list(session.scalars(
+                select(DossierNotice).where(DossierNotice.dossier_id == dossier.id)
+                .order_by(DossierNotice.id))),
+            attachments=list(session.scalars(
+                select(Attachment).where(Attachment.dossier_id == dossier.id)
+                .order_by(Attachment.id))),
         )
 
 
 def list_dossiers(core: Core, limit: int = 50) -> list[tuple[Dossier, Procedure]]:
-    """The most recently received dossiers with their procedures."""
+    """The most recently received dossiers with their procedures (not the online queue)."""
     with core.uow() as uow:
         rows = uow.session.execute(
             select(Dossier, Procedure).join(Procedure, Procedure.id == Dossier.procedure_id)
+            .where(Dossier.status != int(DossierStatus.SUBMITTED_ONLINE))
             .order_by(Dossier.received_at.desc(), Dossier.id.desc()).limit(limit)
         ).all()
         return [(d, p) for d, p in rows]

@@ -11,7 +11,9 @@ from tests.web.conftest import Auth, Clock
 
 APPLICANT = {"procedure": "judicial_record_certificate", "channel": "in_person",
              "name": "Nguyễn Văn An", "id_number": "001089012345", "phone": "0912345678",
-             "address": "12 Lý Thường Kiệt, Hà Nội", "email": ""}
+             "address": "12 Lý Thường Kiệt, Hà Nội", "email": "", "birth_date": "1989-05-17",
+             "return_method": "in_person",
+             **{f"document_{i}": "1" for i in range(5)}}
 
 
 def test_reception_receives_a_dossier_and_sees_its_code_and_appointment(
@@ -76,7 +78,7 @@ def test_receipt_tasklist_and_tracking_sheet_agree_across_tet(
     auth.post("/logout", {}, page="/")
     auth.login("specialist")
     tasks = client.get("/").get_data(as_text=True)
-    assert "16/02/2027 07:30" in tasks and "23/02/2027 07:30" in tasks
+    assert "16/02/2027 07:30" in tasks  # the step's deadline
 
 
 def test_a_clerk_registers_an_incoming_document_with_its_sender_not_a_citizen(
@@ -86,8 +88,143 @@ def test_a_clerk_registers_an_incoming_document_with_its_sender_not_a_citizen(
     assert "Số, ký hiệu văn bản" in page and "Số CCCD/CMND" not in page
     response = auth.post("/dossiers/new", {
         "procedure": "incoming_document", "channel": "post",
-        "name": "Ủy ban nhân dân huyện Đông Anh", "id_number": "123/UBND-VP"},
+        "name": "Ủy ban nhân dân huyện Đông Anh", "id_number": "123/UBND-VP",
+        "document_0": "1"},
         page="/dossiers/new?procedure=incoming_document")
     assert response.status_code == 302  # type: ignore[attr-defined]
     dossier = client.get(response.headers["Location"]).get_data(as_text=True)  # type: ignore[attr-defined]
     assert "123/UBND-VP" in dossier and "Ủy ban nhân dân huyện Đông Anh" in dossier
+
+
+PDF = b"%PDF-1.4\n% scan\n%%EOF\n"
+
+
+def _code(response: object) -> str:
+    return str(response.headers["Location"]).rsplit("/", 1)[1]  # type: ignore[attr-defined]
+
+
+def test_a_receipt_keeps_its_checklist_and_uploads_and_prints_the_slip(
+        client: FlaskClient, auth: Auth) -> None:
+    import io
+    auth.login("reception")
+    response = client.post("/dossiers/new", content_type="multipart/form-data", data={
+        **APPLICANT, "document_0_copies": "2", "return_method": "post",
+        "return_address": "5 Tràng Tiền, Hà Nội", "csrf_token": auth.csrf("/dossiers/new"),
+        "document_0_files": (io.BytesIO(PDF), "tờ khai.pdf")})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    code = _code(response)
+    page = client.get(f"/dossiers/{code}").get_data(as_text=True)
+    assert "tờ khai.pdf" in page and "5 Tràng Tiền, Hà Nội" in page
+    assert f"/dossiers/{code}/slip.pdf" in page
+    import re
+    [link] = re.findall(rf'href="(/dossiers/{re.escape(code)}/files/\d+)"', page)
+    assert client.get(link).data == PDF
+    slip = client.get(f"/dossiers/{code}/slip.pdf")
+    assert slip.status_code == 200 and slip.mimetype == "application/pdf"
+    assert slip.data.startswith(b"%PDF") and "inline" in slip.headers["Content-Disposition"]
+
+
+def test_a_wrong_upload_or_a_missing_document_keeps_what_was_typed(
+        client: FlaskClient, auth: Auth) -> None:
+    import io
+    auth.login("reception")
+    form = {**APPLICANT, "csrf_token": auth.csrf("/dossiers/new"),
+            "document_1_files": (io.BytesIO(b"MZ\x90"), "virus.exe")}
+    del form["document_0"]
+    response = client.post("/dossiers/new", content_type="multipart/form-data", data=form)
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert 'data-field-error="document_1"' in page and 'value="001089012345"' in page
+    response = auth.post("/dossiers/new", {k: v for k, v in APPLICANT.items()
+                                           if k != "document_0"}, page="/dossiers/new")
+    page = response.get_data(as_text=True)  # type: ignore[attr-defined]
+    assert 'data-field-error="document_0"' in page and "phiếu yêu cầu bổ sung" in page
+    assert "H57-261123" not in client.get("/dossiers/").get_data(as_text=True)
+
+
+def test_the_desk_issues_a_supplement_request_and_a_refusal_as_pdfs(
+        client: FlaskClient, auth: Auth) -> None:
+    auth.login("reception")
+    incomplete = {k: v for k, v in APPLICANT.items() if k != "document_1"}
+    response = auth.post("/dossiers/new", {**incomplete, "action": "supplement",
+                                           "supplement_note": "Ảnh 4x6"}, page="/dossiers/new")
+    code = _code(response)
+    page = client.get(f"/dossiers/{code}").get_data(as_text=True)
+    assert "Ảnh 4x6" in page and "slip.pdf" not in page
+    [notice] = __import__("re").findall(rf"/dossiers/{code}/notices/\d+\.pdf", page)
+    pdf = client.get(notice)
+    assert pdf.mimetype == "application/pdf" and pdf.data.startswith(b"%PDF")
+    assert client.get(f"/dossiers/{code}/slip.pdf").status_code == 404
+    response = auth.post("/dossiers/new", {**APPLICANT, "action": "refuse", "reason": ""},
+                         page="/dossiers/new")
+    assert response.status_code == 422  # type: ignore[attr-defined]
+    assert 'data-field-error="reason"' in response.get_data(as_text=True)  # type: ignore[attr-defined]
+    refused = _code(auth.post("/dossiers/new", {**APPLICANT, "action": "refuse",
+                                                "reason": "Không thuộc thẩm quyền"},
+                              page="/dossiers/new"))
+    assert "Không thuộc thẩm quyền" in client.get(f"/dossiers/{refused}").get_data(as_text=True)
+
+
+def test_the_printed_forms_are_for_staff_only(client: FlaskClient, auth: Auth) -> None:
+    auth.login("reception")
+    code = _code(auth.post("/dossiers/new", APPLICANT))
+    auth.post("/logout", {}, page="/")
+    assert client.get(f"/dossiers/{code}/slip.pdf").status_code in (302, 401)
+    auth.login("designer")
+    assert client.get(f"/dossiers/{code}/slip.pdf").status_code == 403
+    assert client.get(f"/dossiers/{code}/notices/1.pdf").status_code == 403
+
+
+def test_the_online_queue_is_accepted_sent_back_or_refused(
+        client: FlaskClient, auth: Auth, app: object) -> None:
+    from tests.conftest import at
+    from tests.engine.test_reception import submitted
+    core = app.extensions["motcua"]  # type: ignore[attr-defined]
+    first = submitted(core, at(19, 16), "000.00.18.H57-261119-0001")
+    second = submitted(core, at(20, 16), "000.00.18.H57-261120-0001")
+    third = submitted(core, at(20, 17), "000.00.18.H57-261120-0002")
+    auth.login("reception")
+    index = client.get("/dossiers/").get_data(as_text=True)
+    queue = index[index.index('data-testid="submission-queue"'):]
+    assert queue.index(first) < queue.index(second) < queue.index(third)
+    page = client.get(f"/dossiers/{first}").get_data(as_text=True)
+    assert 'data-testid="submission-actions"' in page
+    auth.post(f"/dossiers/{first}/accept", {}, page=f"/dossiers/{first}")
+    page = client.get(f"/dossiers/{first}").get_data(as_text=True)
+    assert "04/12/2026 09:00" in page and "slip.pdf" in page
+    auth.post(f"/dossiers/{second}/supplement-request", {"items": "Bản chụp CCCD"},
+              page=f"/dossiers/{second}")
+    auth.post(f"/dossiers/{third}/refusal", {"reason": "Không cư trú tại tỉnh"},
+              page=f"/dossiers/{third}")
+    index = client.get("/dossiers/").get_data(as_text=True)
+    assert 'data-testid="queue-empty"' in index
+    assert "Bản chụp CCCD" in client.get(f"/dossiers/{second}").get_data(as_text=True)
+    auth.post("/logout", {}, page="/")
+    auth.login("specialist")
+    response = auth.post(f"/dossiers/{third}/accept", {}, page=f"/dossiers/{third}")
+    assert response.status_code == 403  # type: ignore[attr-defined]
+
+
+def test_returning_by_post_asks_for_the_tracking_number_beside_the_field(
+        client: FlaskClient, auth: Auth, app: object) -> None:
+    from tests.conftest import MONDAY_9AM
+    from tests.engine.walk import complete, ready_tasks
+    core = app.extensions["motcua"]  # type: ignore[attr-defined]
+    auth.login("reception")
+    code = _code(auth.post("/dossiers/new", APPLICANT))
+    for step in ["check_records", "draft_certificate", "review", "sign"]:
+        complete(core, code, step, MONDAY_9AM)
+    [task] = ready_tasks(core, code)
+    response = auth.post(f"/tasks/{task.id}/complete", {
+        "return_method": "post", "receiver_name": "Nguyễn Văn An",
+        "returned_date": "2026-11-23"}, page=f"/tasks/{task.id}")
+    page = response.get_data(as_text=True)  # type: ignore[attr-defined]
+    assert 'data-field-error="postal_tracking"' in page
+    assert 'data-field-error="postal_address"' in page
+    auth.post(f"/tasks/{task.id}/complete", {
+        "return_method": "post", "receiver_name": "Nguyễn Văn An", "returned_date": "2026-11-23",
+        "postal_address": "5 Tràng Tiền, Hà Nội", "postal_tracking": "EB123456789VN"},
+        page=f"/tasks/{task.id}")
+    page = client.get(f"/dossiers/{code}").get_data(as_text=True)
+    assert 'data-testid="tracking-number">EB123456789VN' in page
+    assert "5 Tràng Tiền, Hà Nội" in page
