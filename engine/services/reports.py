@@ -14,6 +14,9 @@ from engine.models import Dossier, Procedure, ProcedureVersion
 from workflows.intake import Channel
 from workflows.report import COUNTS, Grouping, Report, ReportRow, parse_query, period_bounds
 
+# The outcome that marks an online submission reception has not accepted yet.
+NOT_RECEIVED = "not_received"
+
 
 def summary(core: Core, *, first: str | None, last: str | None, by: str | None,
             lang: str = "vi") -> Report:
@@ -57,7 +60,9 @@ def _count(session: Session, grouping: Grouping, start: datetime, end: datetime
         select(key, *(_tally(condition).label(name) for name, condition in columns.items()))
         .join(Procedure, Procedure.id == Dossier.procedure_id)
         .where(Dossier.received_at < end,
-               or_(Dossier.resolved_at.is_(None), Dossier.resolved_at >= start))
+               or_(Dossier.resolved_at.is_(None), Dossier.resolved_at >= start),
+               # Submitted online and not yet accepted by reception: not received at all.
+               Dossier.outcome.is_distinct_from(NOT_RECEIVED))
         .group_by(key)
     )
     return {row[0]: {name: int(row._mapping[name]) for name in COUNTS}

@@ -1,0 +1,135 @@
+"""Online submission (nộp hồ sơ trực tuyến): a dossier in status 1, waiting for reception."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from engine.bootstrap import Core
+from engine.errors import N_, Conflict, InvalidInput, NotFound
+from engine.models import Dossier, Event, Procedure, ProcedureVersion
+from engine.services import outbox
+from engine.services.attachments import attach
+from engine.services.dossiers import _next_sequence
+from engine.services.portal import Upload, lookup_url, store_uploads
+from engine.services.portal_letters import submitted_letter
+from workflows.codes import dossier_code
+from workflows.deadlines import appointment_at
+from workflows.forms import field_errors
+from workflows.intake import (
+    Channel,
+    birth_date_error,
+    checklist,
+    document_field,
+    intake_schema,
+)
+from workflows.statuses import DossierStatus
+from workflows.submission import accepts_online, missing_file_message, submission_errors
+
+# Keeps a dossier out of the statistics until reception accepts it (and sets it to None).
+NOT_RECEIVED = "not_received"
+
+
+@dataclass
+class Submission:
+    """What the applicant sends: their details, files per document index, return, consent."""
+
+    procedure_code: str
+    applicant: dict[str, Any]
+    documents: dict[int, list[Upload]] = field(default_factory=dict)
+    return_method: str = ""
+    return_address: str = ""
+    consent: bool = False
+
+
+def submit_online(core: Core, submission: Submission, now: datetime, lang: str = "vi"
+                  ) -> Dossier:
+    """Create an online dossier with its files, in one transaction, and e-mail the applicant."""
+    with core.uow() as uow:
+        session = uow.session
+        procedure = session.scalars(select(Procedure).where(
+            Procedure.code == submission.procedure_code)).first()
+        if procedure is None or procedure.latest_version_id is None:
+            raise NotFound(N_("No procedure has the code %(code)s. Choose one from the "
+                              "catalogue."), code=submission.procedure_code)
+        version = session.get_one(ProcedureVersion, procedure.latest_version_id)
+        meta = core.parsed_version(version).procedure
+        if not accepts_online(meta.online_level):
+            raise Conflict(N_("This procedure cannot be submitted online. Bring the dossier to "
+                              "the reception desk or send it by public post."))
+        applicant = {k: v.strip() if isinstance(v, str) else v
+                     for k, v in submission.applicant.items() if v not in ("", None)}
+        errors = field_errors(intake_schema(meta.applicant_kind), applicant, lang)
+        local_today = now.astimezone(core.calendar_zone()).date()
+        if "birth_date" in applicant and "birth_date" not in errors:
+            late = birth_date_error(applicant["birth_date"], local_today, lang)
+            errors.update({"birth_date": late} if late else {})
+        errors.update(submission_errors(submission.return_method, submission.return_address,
+                                        submission.consent, meta.online_level, lang))
+        items = checklist(version.meta)
+        for index, item in enumerate(items):
+            if not item.optional and not submission.documents.get(index):
+                errors[document_field(index)] = missing_file_message(lang)
+        uploads = [(document_field(i), u) for i, files in sorted(submission.documents.items())
+                   if 0 <= i < len(items) for u in files]
+        stored, file_errors = store_uploads(core, uploads, lang)
+        errors.update({k: v for k, v in file_errors.items() if k not in errors})
+        if errors:
+            raise InvalidInput(N_("The dossier was not submitted: correct the fields marked "
+                                  "and attach the files again."), errors)
+        calendar = core.calendar_for(session)
+        appointment = appointment_at(calendar, now, meta.committed_working_days)
+        code = dossier_code(core.settings.agency_code, local_today,
+                            _next_sequence(session, core.settings.agency_code, local_today))
+        indexes = {document_field(i): i for i in range(len(items))}
+        received = sorted({indexes[name] for name, _ in stored})
+        dossier = Dossier(
+            code=code, procedure_id=procedure.id, procedure_version_id=version.id,
+            instance_id=None, applicant_name=applicant["name"],
+            applicant_id_number=applicant["id_number"],
+            applicant_phone=applicant.get("phone", ""),
+            applicant_email=applicant.get("email", ""),
+            applicant_address=applicant.get("address", ""),
+            applicant_birth_date=_birth_date(applicant.get("birth_date")),
+            channel=Channel.ONLINE.value, status=int(DossierStatus.SUBMITTED_ONLINE),
+            received_at=now, received_by=None, appointment_at=appointment,
+            original_appointment_at=appointment, outcome=NOT_RECEIVED, submitted_at=now,
+            # The electronic copy stands for the copies the checklist asks for.
+            documents_received=[{"index": i, "copies": items[i].copies} for i in received],
+            return_method=submission.return_method,
+            return_address=submission.return_address.strip()
+            if submission.return_method == "post" else "",
+        )
+        session.add(dossier)
+        session.flush()
+        for name, file in stored:
+            attach(session, dossier.id, file, purpose="intake", actor=None, now=now,
+                   document_index=indexes[name])
+        session.add(Event(dossier_id=dossier.id, at=now, actor=None, kind="submitted_online",
+                          data={"files": len(stored), "return_method": dossier.return_method}))
+        if dossier.applicant_email:
+            letter = submitted_letter(
+                agency_name=meta.agency or core.settings.agency_name, code=code,
+                procedure_name=meta.name, applicant_name=dossier.applicant_name,
+                submitted_at=now, lookup_url=lookup_url(core, code),
+                zone=calendar.hours.timezone)
+            outbox.enqueue(session.connection(), key=f"{code}:submitted",
+                           to_address=dossier.applicant_email, subject=letter.subject,
+                           body=letter.body, now=now, dossier_id=dossier.id)
+        session.flush()
+        session.refresh(dossier)
+        uow.commit()
+    return dossier
+
+
+def _birth_date(value: Any) -> date | None:
+    """The birth date if the intake schema asks for one (already validated as a date)."""
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None
