@@ -137,7 +137,7 @@ def _op(
 def openapi_document() -> dict[str, Any]:
     """The OpenAPI 3.1 description of every /api/v1 endpoint."""
     task_id = [{"name": "task_id", "in": "path", "required": True, "schema": {"type": "string"}}]
-    return {
+    document: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {"title": "MotCua API", "version": "1"},
         "servers": [{"url": "/api/v1"}],
@@ -147,7 +147,6 @@ def openapi_document() -> dict[str, Any]:
         },
         "security": [{"bearer": []}],
         "paths": {
-            **_EXTRA_PATHS,
             "/auth/token": {
                 "post": _op(
                     "Get a bearer token",
@@ -199,17 +198,6 @@ def openapi_document() -> dict[str, Any]:
                       {"type": "object"}, 401, 403, 404),
                 "parameters": [{"name": "code", "in": "path", "required": True,
                                 "schema": {"type": "string"}}]}},
-            "/tasks": {
-                "get": _op(
-                    "The caller's actionable tasks",
-                    {
-                        "type": "object",
-                        "properties": {"tasks": {"type": "array", "items": _ref("Task")}},
-                    },
-                    401,
-                    403,
-                )
-            },
             "/tasks/{task_id}/claim": {
                 "post": {
                     **_op("Claim a task", {"type": "object"}, 401, 403, 404, 409),
@@ -242,6 +230,18 @@ def openapi_document() -> dict[str, Any]:
                 }
             },
             "/escalations": {"get": _op("Steps past their deadline", {"type": "object"}, 401, 403)},
+            "/escalations/{escalation_id}/acknowledge": {"post": {
+                **_op("Acknowledge an escalation with a note", {"type": "object"},
+                      401, 403, 404, 409,
+                      body={"type": "object", "properties": {"note": {"type": "string"}}}),
+                "parameters": [{"name": "escalation_id", "in": "path", "required": True,
+                                "schema": {"type": "integer"}}]}},
+            "/tasks/{task_id}/reassign": {"post": {
+                **_op("Reassign a waiting task to another officer holding its role",
+                      {"type": "object"}, 401, 403, 404, 409, 422,
+                      body={"type": "object", "required": ["officer_id"],
+                            "properties": {"officer_id": {"type": "integer"}}}),
+                "parameters": task_id}},
             "/reports/summary": {"get": {
                 **_op("Form II.06a: dossiers received, resolved and in progress, by field or "
                       "procedure, for the local days from..to",
@@ -262,3 +262,7 @@ def openapi_document() -> dict[str, Any]:
                                 "default": "field"}}]}},
         },
     }
+    # Endpoints described by their own modules: they may add methods to a path above.
+    for path, operations in _EXTRA_PATHS.items():
+        document["paths"].setdefault(path, {}).update(operations)
+    return document

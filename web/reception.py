@@ -24,7 +24,7 @@ from engine.services.result_return import return_record
 from engine.services.tracking import tracking_sheet
 from web import current_core, lang, now
 from web.auth import OFFICER_ROLES, current_officer, role_required
-from web.views import localtime
+from web.views import diagram_xml, localtime
 from workflows.intake import (
     CHANNEL_TITLES,
     RETURN_TITLES,
@@ -163,7 +163,8 @@ def diagram(code: str) -> ResponseReturnValue:
         detail = dossiers.get_dossier(current_core(), code)
     except NotFound:
         abort(404)
-    return Response(detail.version.bpmn_xml, mimetype="application/xml")
+    return Response(diagram_xml(detail.version.id, detail.version.bpmn_xml),
+                    mimetype="application/xml")
 
 
 @bp.get("/<code>")

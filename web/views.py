@@ -37,6 +37,7 @@ OUTCOME_LABELS = {
     "late": lazy_gettext("Late"),
     "within_deadline": lazy_gettext("Within deadline"),
     "overdue": lazy_gettext("Overdue"),
+    "not_received": lazy_gettext("Not received"),
 }
 PAUSE_LABELS = {
     "supplement": lazy_gettext("Waiting for a supplement"),
@@ -59,6 +60,14 @@ EVENT_LABELS = {
     "apology_drafted": lazy_gettext("Apology letter drafted"),
     "apology_approved": lazy_gettext("Apology letter approved: new date given"),
     "apology_rejected": lazy_gettext("Apology letter sent back"),
+    "submitted_online": lazy_gettext("Submitted online"),
+    "supplement_requested": lazy_gettext("Supplement requested in writing"),
+    "refused": lazy_gettext("Refused, with the reason in writing"),
+    "supplement_answered": lazy_gettext("The applicant answered the supplement request online"),
+    "rated": lazy_gettext("The applicant rated the service"),
+    "commented": lazy_gettext("Internal comment added"),
+    "attached": lazy_gettext("File attached"),
+    "file_added": lazy_gettext("File added to the dossier"),
 }
 ROLE_LABELS = {
     "reception": lazy_gettext("Reception"),

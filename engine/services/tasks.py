@@ -24,6 +24,7 @@ from engine.projections import (
     write_events,
 )
 from engine.runtime import Incident, LoopLimitReached
+from engine.services.result_return import record_return
 from engine.services.task_list import TaskRow as TaskRow
 from engine.services.task_list import list_tasks as list_tasks
 from workflows.forms import field_errors
@@ -169,6 +170,7 @@ def complete_task(core: Core, user: User, task_id: str, data: dict[str, Any], no
         events = [event(dossier.id, "completed", now, user.username, task_id, row.name, data)]
         project(conn, core.runtime, core.calendar_for(uow.session), parsed, dossier,
                 row.instance_id, workflow, now, user.username, events, previous)
+        record_return(conn, dossier.id, row.form_key, data)
         write_events(conn, events)
         uow.commit()
         status = next((e["data"]["to"] for e in reversed(events)

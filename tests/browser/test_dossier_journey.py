@@ -13,7 +13,8 @@ from tests.web.conftest import Clock
 pytestmark = pytest.mark.browser
 
 APPLICANT = {"#f-name": "Phạm Thị Dung", "#f-id_number": "036187001122",
-             "#f-phone": "0934567890", "#f-address": "27 Nguyễn Huệ, phường Vĩnh Ninh, Huế"}
+             "#f-phone": "0934567890", "#f-address": "27 Nguyễn Huệ, phường Vĩnh Ninh, Huế",
+             "#f-birth_date": "1987-04-12"}
 
 
 def _login(browser: Any, server: LiveServer, username: str) -> Any:

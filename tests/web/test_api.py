@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -115,6 +116,13 @@ def test_english_messages_follow_accept_language(client: FlaskClient) -> None:
 def test_the_openapi_document_describes_every_endpoint(client: FlaskClient) -> None:
     document = client.get("/api/v1/openapi.json").get_json()
     assert document["openapi"].startswith("3.1")
+    described = {(path, method.upper()) for path, operations in document["paths"].items()
+                 for method in operations}
+    served = {(re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule[len("/api/v1"):]), method)
+              for rule in client.application.url_map.iter_rules()
+              if rule.rule.startswith("/api/v1/") and rule.rule != "/api/v1/openapi.json"
+              for method in rule.methods or () if method not in {"HEAD", "OPTIONS"}}
+    assert served - described == set()
     assert {"/auth/token", "/procedures", "/dossiers", "/dossiers/{code}", "/tasks",
             "/tasks/{task_id}/claim", "/tasks/{task_id}/complete",
             "/escalations", "/reports/summary",
