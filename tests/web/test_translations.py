@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
@@ -22,3 +23,21 @@ def test_every_message_has_a_vietnamese_translation() -> None:
     missing = sorted(message for message in extracted if not catalog.get(message))
     assert len(extracted) > 100
     assert missing == [], "run `make messages` and translate these"
+
+
+def test_every_translation_keeps_its_placeholders_and_no_stray_percent() -> None:
+    # Jinja formats every translated string with %, so a lone "%" breaks the page.
+    placeholder = re.compile(r"%\((\w+)\)[sd]")
+    with (ROOT / "web/translations/vi/LC_MESSAGES/messages.po").open("rb") as handle:
+        messages = [m for m in read_po(handle) if m.id and m.string]
+    wrong = []
+    for message in messages:
+        ids = message.id if isinstance(message.id, tuple) else (message.id,)
+        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        wanted = set(placeholder.findall(ids[-1]))
+        for text in strings:
+            stray = placeholder.sub("", text).replace("%%", "").count("%")
+            if stray > placeholder.sub("", ids[0]).count("%") or not set(placeholder.findall(text)) <= wanted | set(
+                    placeholder.findall(ids[0])):
+                wrong.append((ids[0], text))
+    assert wrong == []
