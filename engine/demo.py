@@ -5,6 +5,7 @@ Only for the demo database: a real deployment creates its users through administ
 
 from __future__ import annotations
 
+import io
 from datetime import datetime, time, timedelta
 from typing import Any
 
@@ -119,4 +120,44 @@ def load_demo(core: Core, now: datetime) -> str:
             applicant={"name": name, "id_number": id_number, "phone": phone, "address": address},
             now=received)
         advance(core, dossier.code, steps, received, now, users, complete)
-    return f"{len(USERS)} demo users (password '{DEMO_PASSWORD}') and {len(plans)} dossiers"
+    submitted = _online_submissions(core, now)
+    return (f"{len(USERS)} demo users (password '{DEMO_PASSWORD}'), {len(plans)} dossiers "
+            f"and {submitted} online submissions waiting for reception")
+
+
+ONLINE_APPLICANTS = [
+    ("Đỗ Thu Trang", "001195007788", "0916222333", "15 Phan Đình Phùng, phường Quán Thánh, "
+     "Hà Nội", "1995-03-08", "trang.dt@example.com"),
+    ("Ngô Quang Vinh", "038092004455", "0982444555", "9 Lê Hồng Phong, phường Điện Biên, "
+     "Thanh Hóa", "1992-10-21", ""),
+]
+
+
+def _scan(title: str) -> bytes:
+    """A one-page PDF standing for a citizen's scanned document (ASCII title)."""
+    from fpdf import FPDF
+
+    pdf = FPDF(format="A4")
+    pdf.add_page()
+    pdf.set_font("Helvetica", size=14)
+    pdf.cell(text=title)
+    return bytes(pdf.output())
+
+
+def _online_submissions(core: Core, now: datetime) -> int:
+    """Judicial record requests submitted on the portal, waiting in reception's queue."""
+    from engine.services.online_submission import Submission, submit_online
+    from engine.services.portal import Upload
+
+    for hours, (name, id_number, phone, address, born, email) in zip(
+            (20, 2), ONLINE_APPLICANTS, strict=True):
+        documents = {index: [Upload(io.BytesIO(_scan(f"Scan {index + 1} - ID {id_number}")),
+                                    f"giay-to-{index + 1}.pdf")] for index in range(3)}
+        submit_online(core, Submission(
+            procedure_code=JUDICIAL_RECORD, applicant={
+                "name": name, "id_number": id_number, "phone": phone, "address": address,
+                "birth_date": born, **({"email": email} if email else {})},
+            documents=documents, return_method="post" if hours > 10 else "in_person",
+            return_address=address if hours > 10 else "", consent=True),
+            now - timedelta(hours=hours))
+    return len(ONLINE_APPLICANTS)
