@@ -74,7 +74,7 @@ def get_policy(core: Core, code: str) -> PolicySetting:
                  if getattr(spec, "manual", False) and spec.bpmn_id]
         return PolicySetting(procedure, _table(parsed), setting is not None,
                              setting.changed_by if setting else None,
-                             setting.changed_at if setting else None, sorted(steps))
+                             setting.changed_at if setting else None, steps)
 
 
 def set_policy(core: Core, code: str, table: dict[str, Any] | None, actor: str,
