@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from engine.bootstrap import Core
 from engine.errors import N_, Conflict, Forbidden, InvalidInput, NotFound
+from engine.lookups import dossier_by_code
 from engine.models import Apology, Dossier, Procedure, Task, User
 from engine.projections import event, write_events
 from engine.services import outbox
@@ -62,10 +63,7 @@ def propose(core: Core, code: str, now: datetime) -> Proposal:
 
 
 def _open_dossier(session: Session, code: str) -> Dossier:
-    dossier = session.scalars(select(Dossier).where(Dossier.code == code)).first()
-    if dossier is None:
-        raise NotFound(N_("No dossier has the code %(code)s. Check the code and try again."),
-                       code=code)
+    dossier = dossier_by_code(session, code)
     if not is_open(DossierStatus(dossier.status)):
         raise Conflict(N_("This dossier is no longer being handled: no apology is needed."))
     if dossier.instance_id is None:

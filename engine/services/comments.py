@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from engine.bootstrap import Core
 from engine.errors import N_, InvalidInput, NotFound
+from engine.lookups import dossier_by_code
 from engine.models import Comment, Dossier, Task, User
 from engine.projections import event, write_events
 
@@ -25,10 +26,7 @@ class CommentRow:
 
 
 def _dossier(session: Session, code: str) -> Dossier:
-    dossier = session.scalars(select(Dossier).where(Dossier.code == code)).first()
-    if dossier is None:
-        raise NotFound(N_("No dossier has the code %(code)s. Check the code and try again."),
-                       code=code)
+    dossier = dossier_by_code(session, code)
     return dossier
 
 

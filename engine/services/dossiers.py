@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from engine.bootstrap import Core
 from engine.errors import N_, InvalidInput, NotFound
+from engine.lookups import dossier_by_code
 from engine.models import (
     Attachment,
     Dossier,
@@ -214,10 +215,7 @@ def get_dossier(core: Core, code: str) -> DossierDetail:
     """A dossier by code, with its tasks and history."""
     with core.uow() as uow:
         session = uow.session
-        dossier = session.scalars(select(Dossier).where(Dossier.code == code)).first()
-        if dossier is None:
-            raise NotFound(N_("No dossier has the code %(code)s. Check the code and try "
-                              "again."), code=code)
+        dossier = dossier_by_code(session, code)
         return DossierDetail(
             dossier=dossier,
             procedure=session.get_one(Procedure, dossier.procedure_id),

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from engine.bootstrap import Core
 from engine.errors import N_, NotFound
+from engine.lookups import dossier_by_code
 from engine.models import Dossier, DossierNotice, Procedure, ProcedureVersion, User
 from engine.pdf.forms import (
     RefusalData,
@@ -27,10 +28,7 @@ def lookup_url(core: Core, code: str) -> str:
 
 
 def _dossier(session: Session, code: str) -> Dossier:
-    dossier = session.scalars(select(Dossier).where(Dossier.code == code)).first()
-    if dossier is None:
-        raise NotFound(N_("No dossier has the code %(code)s. Check the code and try "
-                          "again."), code=code)
+    dossier = dossier_by_code(session, code)
     return dossier
 
 

@@ -12,11 +12,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, BinaryIO
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.bootstrap import Core
-from engine.errors import N_, InvalidInput, NotFound
+from engine.errors import N_, InvalidInput
+from engine.lookups import dossier_by_code
 from engine.models import Attachment, Dossier, DossierNotice, ProcedureVersion
 from engine.projections import event, write_events
 from engine.services.attachments import attach, store_file
@@ -123,10 +123,7 @@ def add_file(core: Core, code: str, stream: BinaryIO, filename: str, *, actor: s
                                "The purpose must be intake or supplement.")})
     with core.uow() as uow:
         session = uow.session
-        dossier = session.scalars(select(Dossier).where(Dossier.code == code)).first()
-        if dossier is None:
-            raise NotFound(N_("No dossier has the code %(code)s. Check the code and try "
-                              "again."), code=code)
+        dossier = dossier_by_code(session, code)
         version = session.get_one(ProcedureVersion, dossier.procedure_version_id)
         if document_index is not None and not 0 <= document_index < len(
                 checklist(version.meta)):

@@ -14,7 +14,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from engine.bootstrap import Core
-from engine.errors import N_, Conflict, InvalidInput, NotFound
+from engine.errors import N_, Conflict, InvalidInput
+from engine.lookups import dossier_by_code
 from engine.models import Dossier, DossierNotice, Procedure
 from engine.projections import event
 from engine.services import outbox
@@ -36,10 +37,7 @@ def list_submissions(core: Core, limit: int = 200) -> list[tuple[Dossier, Proced
 
 def _take_submission(session: Session, code: str, status: DossierStatus) -> Dossier:
     """Move a waiting online submission to `status`, or Conflict if someone acted first."""
-    dossier = session.scalars(select(Dossier).where(Dossier.code == code)).first()
-    if dossier is None:
-        raise NotFound(N_("No dossier has the code %(code)s. Check the code and try "
-                          "again."), code=code)
+    dossier = dossier_by_code(session, code)
     moved = session.execute(
         update(Dossier).where(Dossier.id == dossier.id,
                               Dossier.status == int(DossierStatus.SUBMITTED_ONLINE))

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from engine.bootstrap import Core
-from engine.errors import N_, NotFound
+from engine.lookups import dossier_by_code
 from engine.models import Dossier, DossierPause, Procedure, Task, User
 from workflows.deadlines import classify_outcome, standing
 
@@ -44,10 +44,7 @@ def tracking_sheet(core: Core, code: str, now: datetime) -> TrackingSheet:
     timezone = core.settings.hours.timezone
     with core.uow() as uow:
         session = uow.session
-        dossier = session.scalars(select(Dossier).where(Dossier.code == code)).first()
-        if dossier is None:
-            raise NotFound(N_("No dossier has the code %(code)s. Check the code and try "
-                              "again."), code=code)
+        dossier = dossier_by_code(session, code)
         users = session.execute(select(User.id, User.username, User.full_name)).all()
         names = {u.username: u.full_name for u in users}
         ids = {u.id: u.full_name for u in users}
