@@ -22,63 +22,51 @@ from fpdf import FPDF
 from engine.pdf import layout
 
 
-@dataclass(frozen=True)
-class SlipData:
-    """What the receipt and appointment slip (form 01) prints."""
+@dataclass(frozen=True, kw_only=True)
+class FormHead:
+    """What every form prints about the agency, the dossier, the applicant and the officer."""
 
     agency_name: str
     code: str
     procedure_name: str
     applicant_name: str
     applicant_id_number: str
+    applicant_address: str
+    officer_name: str
+    zone: ZoneInfo
+    place: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class SlipData(FormHead):
+    """What the receipt and appointment slip (form 01) prints."""
+
     applicant_phone: str
     applicant_email: str
-    applicant_address: str
     channel_title: str
     documents: list[tuple[str, int]]
     received_at: datetime
     appointment_at: datetime
     return_method_title: str
     lookup_url: str
-    officer_name: str
-    zone: ZoneInfo
-    place: str = ""
     processing_time_title: str = ""
 
 
-@dataclass(frozen=True)
-class SupplementRequestData:
+@dataclass(frozen=True, kw_only=True)
+class SupplementRequestData(FormHead):
     """What the supplement request (form 02) prints: everything missing, stated once."""
 
-    agency_name: str
-    code: str
-    procedure_name: str
-    applicant_name: str
-    applicant_id_number: str
-    applicant_address: str
     items: list[str]
     reason: str
     requested_at: datetime
-    officer_name: str
-    zone: ZoneInfo
-    place: str = ""
 
 
-@dataclass(frozen=True)
-class RefusalData:
+@dataclass(frozen=True, kw_only=True)
+class RefusalData(FormHead):
     """What the refusal (form 03) prints; `code` is empty when the dossier never got one."""
 
-    agency_name: str
-    code: str
-    procedure_name: str
-    applicant_name: str
-    applicant_id_number: str
-    applicant_address: str
     reason: str
     refused_at: datetime
-    officer_name: str
-    zone: ZoneInfo
-    place: str = ""
 
 
 def _dated(place: str, moment: datetime, zone: ZoneInfo) -> str:
