@@ -90,6 +90,7 @@ class ProcedureVersion(Base):
     meta: Mapped[dict[str, Any]]
     deployed_by: Mapped[str] = mapped_column(String(64))
     deployed_at: Mapped[datetime]
+    change_note: Mapped[str] = mapped_column(Text, default="")
 
 
 class ProcessInstance(Base):
@@ -371,3 +372,18 @@ class EscalationSetting(Base):
     policy: Mapped[dict[str, Any]]
     changed_by: Mapped[str] = mapped_column(String(64))
     changed_at: Mapped[datetime]
+
+
+class ProcedureDraft(Base):
+    """A designer's working copy of a procedure, validated and deployed as a new version."""
+
+    __tablename__ = "procedure_draft"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(100), unique=True)
+    bpmn_xml: Mapped[str] = mapped_column(Text)
+    forms: Mapped[dict[str, Any]]
+    meta: Mapped[dict[str, Any]]
+    # The version the draft started from (None for a new procedure).
+    base_version_id: Mapped[int | None] = mapped_column(ForeignKey("procedure_version.id"))
+    updated_by: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime]
