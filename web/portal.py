@@ -28,6 +28,10 @@ HISTORY_LABELS = {
     "submitted_online": lazy_gettext("Submitted online"),
     "received": lazy_gettext("Received by the reception desk"),
     "resumed": lazy_gettext("Supplement accepted: the appointment date moved"),
+    "supplement_requested": lazy_gettext("The reception desk asked in writing for a "
+                                         "supplement"),
+    "refused": lazy_gettext("The reception desk refused the dossier, with the reason in "
+                            "writing"),
     "supplement_answered": lazy_gettext("You answered the supplement request"),
     "apology_approved": lazy_gettext("The agency apologised for the delay and set a new date"),
 }

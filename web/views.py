@@ -246,11 +246,20 @@ def _error_page(error: HTTPException) -> ResponseReturnValue:
     return render_template("error.html", error=error), error.code or 500
 
 
+def _isodate(value: str | None) -> date | None:
+    """A yyyy-mm-dd form value as a date (None when empty or not a date)."""
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
 def init_app(app: Flask) -> None:
     """Register the template helpers and error pages."""
     app.jinja_env.filters["localtime"] = localtime
     app.jinja_env.filters["localdate"] = localdate
     app.jinja_env.filters["isotime"] = datetime.fromisoformat
+    app.jinja_env.filters["isodate"] = _isodate
     app.context_processor(_template_globals)
     for code in (400, 401, 403, 404, 405, 409, 413, 500):
         app.register_error_handler(code, _error_page)

@@ -27,7 +27,8 @@ LOOKUP_PATH = "/portal/lookup?code="
 # Events a citizen may see: status changes and what they or reception did in the open;
 # never officers' steps, comments or internal notes.
 PUBLIC_EVENTS = frozenset({"submitted_online", "received", "status_changed", "resumed",
-                           "supplement_answered", "apology_approved"})
+                           "supplement_requested", "refused", "supplement_answered",
+                           "apology_approved"})
 NOT_FOUND = N_("No dossier matches this code and ID number. Check both (the code is on your "
                "receipt or confirmation e-mail) and try again.")
 _DUMMY = "0" * 12

@@ -17,7 +17,7 @@ from engine.bootstrap import Core
 from engine.errors import N_, Conflict, InvalidInput
 from engine.lookups import dossier_by_code
 from engine.models import Dossier, DossierNotice, Procedure
-from engine.projections import event
+from engine.projections import event, write_events
 from engine.services import outbox
 from engine.services.dossiers import prepare, start_process
 from engine.services.reception import issue_notice, message, note_lines, reason_errors
@@ -83,6 +83,7 @@ def request_supplement_online(core: Core, code: str, *, items: Sequence[str], ac
                                   "State what the applicant must supply or correct.")})
     with core.uow() as uow:
         dossier = _take_submission(uow.session, code, DossierStatus.SUPPLEMENT_REQUESTED)
+        _status_event(uow.session, dossier, DossierStatus.SUPPLEMENT_REQUESTED, actor, now)
         notice = issue_notice(uow.session, dossier, "supplement", wanted, "", actor, now)
         _mail(core, uow.session, dossier, notice, now)
         uow.commit()
@@ -97,10 +98,19 @@ def refuse_submission(core: Core, code: str, *, reason: str, actor: str, now: da
         raise InvalidInput(N_("The refusal was not issued: correct the fields marked."), errors)
     with core.uow() as uow:
         dossier = _take_submission(uow.session, code, DossierStatus.REFUSED)
+        _status_event(uow.session, dossier, DossierStatus.REFUSED, actor, now)
         notice = issue_notice(uow.session, dossier, "refusal", [], reason.strip(), actor, now)
         _mail(core, uow.session, dossier, notice, now)
         uow.commit()
         return notice
+
+
+def _status_event(session: Session, dossier: Dossier, status: DossierStatus, actor: str,
+                  now: datetime) -> None:
+    """Log the move out of reception's queue, as every status change is logged."""
+    write_events(session.connection(), [event(
+        dossier.id, "status_changed", now, actor,
+        data={"from": int(DossierStatus.SUBMITTED_ONLINE), "to": int(status)})])
 
 
 def _mail(core: Core, session: Session, dossier: Dossier, notice: DossierNotice,
