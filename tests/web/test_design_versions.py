@@ -1,0 +1,164 @@
+"""The designers' version pages and API: diff, export/import, test runs, moving dossiers."""
+
+from __future__ import annotations
+
+import io
+import re
+from datetime import timedelta
+
+from flask.testing import FlaskClient
+
+from engine.bootstrap import Core
+from engine.services import catalogue, versions
+from tests.conftest import MONDAY_9AM
+from tests.engine.variants import STAMP_NAME, judicial_record, version_two
+from tests.engine.walk import complete, receive
+from tests.web.conftest import Auth
+
+CODE = "judicial_record_certificate"
+POLICE = "Gửi yêu cầu xác minh và nhận kết quả xác minh từ Công an tỉnh"
+
+
+def _token(client: FlaskClient, username: str) -> dict[str, str]:
+    response = client.post("/api/v1/auth/token", json={"username": username, "password": "pw"})
+    return {"Authorization": f"Bearer {response.get_json()['token']}"}
+
+
+def _deploy_two(core: Core) -> None:
+    catalogue.deploy(core, version_two(), "designer", MONDAY_9AM + timedelta(minutes=5))
+
+
+def _page(client: FlaskClient, path: str) -> str:
+    response = client.get(path)
+    assert response.status_code == 200, response.status_code
+    return response.get_data(as_text=True)
+
+
+def test_the_diff_page_lists_what_changed(client: FlaskClient, auth: Auth,
+                                          sqlite_core: Core) -> None:
+    _deploy_two(sqlite_core)
+    auth.login("designer")
+    page = _page(client, f"/design/{CODE}/versions/diff?from=1&to=2")
+    assert STAMP_NAME in page and POLICE in page and "outgoing" in page
+    assert "request_police_verification" in page
+
+
+def test_only_designers_and_administrators_see_the_version_pages(client: FlaskClient,
+                                                                 auth: Auth) -> None:
+    auth.login("specialist")
+    for path in ["versions/diff", "test-run", "migrate", "versions/1/export.zip"]:
+        assert client.get(f"/design/{CODE}/{path}").status_code == 403
+    auth.client.get("/logout")
+    auth.login("admin")
+    assert client.get(f"/design/{CODE}/versions/diff").status_code == 200
+
+
+def test_a_version_exports_and_imports_back_into_the_draft(client: FlaskClient, auth: Auth,
+                                                           sqlite_core: Core) -> None:
+    auth.login("designer")
+    exported = client.get(f"/design/{CODE}/versions/1/export.zip")
+    assert exported.mimetype == "application/zip"
+    bpmn = client.get(f"/design/{CODE}/versions/1/export.bpmn")
+    assert bpmn.get_data(as_text=True) == judicial_record().bpmn_xml
+    page = f"/design/{CODE}/versions/diff"
+    response = client.post(f"/design/{CODE}/import", data={
+        "csrf_token": auth.csrf(page), "file": (io.BytesIO(exported.data), "folder.zip")},
+        content_type="multipart/form-data")
+    assert response.status_code == 302
+    package, source = versions.current_package(sqlite_core, CODE)
+    assert source == "draft" and package.content_hash == judicial_record().content_hash
+
+
+def test_a_hostile_upload_is_refused_with_a_message(client: FlaskClient, auth: Auth,
+                                                    sqlite_core: Core) -> None:
+    auth.login("designer")
+    page = f"/design/{CODE}/versions/diff"
+    response = client.post(f"/design/{CODE}/import", data={
+        "csrf_token": auth.csrf(page), "file": (io.BytesIO(b"junk"), "folder.zip")},
+        content_type="multipart/form-data", follow_redirects=True)
+    assert "zip" in response.get_data(as_text=True)
+    assert versions.current_package(sqlite_core, CODE)[1] == "1"
+
+
+def test_a_test_run_advances_with_each_form_and_shows_its_path(client: FlaskClient,
+                                                              auth: Auth) -> None:
+    auth.login("designer")
+    page = f"/design/{CODE}/test-run"
+    started = client.post(page, data={"csrf_token": auth.csrf(page), "source": "1"})
+    run_url = started.headers["Location"]
+    html = _page(client, run_url)
+    assert 'data-active=\'["check_records"]\'' in html
+    run_id = re.search(r"run=([\w-]+)", run_url).group(1)  # type: ignore[union-attr]
+    task_id = re.search(r'name="task_id" value="([^"]+)"', html).group(1)  # type: ignore[union-attr]
+    assert client.get(f"/design/{CODE}/test-run/{run_id}/diagram.bpmn").status_code == 200
+    wrong = client.post(f"/design/{CODE}/test-run/{run_id}/complete", data={
+        "csrf_token": auth.csrf(run_url), "task_id": task_id})
+    assert wrong.status_code == 422
+    done = client.post(f"/design/{CODE}/test-run/{run_id}/complete", data={
+        "csrf_token": auth.csrf(run_url), "task_id": task_id, "dossier_complete": "true",
+        "residence_history": "one_province", "needs_verification": "false"})
+    assert done.status_code == 302
+    html = _page(client, run_url)
+    assert 'data-active=\'["draft_certificate"]\'' in html
+    assert "gateway_needs_verification" in html
+
+
+def test_the_migrate_page_moves_the_dossiers_that_can_move(client: FlaskClient, auth: Auth,
+                                                           sqlite_core: Core) -> None:
+    waiting = receive(sqlite_core, MONDAY_9AM)
+    verifying = receive(sqlite_core, MONDAY_9AM)
+    complete(sqlite_core, verifying.code, "check_records", MONDAY_9AM,
+             {"dossier_complete": True, "residence_history": "one_province",
+              "needs_verification": True})
+    _deploy_two(sqlite_core)
+    auth.login("designer")
+    page = f"/design/{CODE}/migrate?to=2"
+    html = _page(client, page)
+    assert f'value="{waiting.code}:' in html and f'value="{verifying.code}:' not in html
+    assert f"bước hiện tại &#39;{POLICE}&#39; đã bị xoá" in html or POLICE in html
+    value = re.search(rf'value="({re.escape(waiting.code)}:\d+)"', html).group(1)  # type: ignore[union-attr]
+    moved = client.post(f"/design/{CODE}/migrate", data={
+        "csrf_token": auth.csrf(page), "to": "2", "dossier": value}, follow_redirects=True)
+    assert waiting.code in moved.get_data(as_text=True)
+    assert f'value="{waiting.code}:' not in moved.get_data(as_text=True)
+
+
+def test_the_api_diffs_exports_imports_runs_and_migrates(client: FlaskClient,
+                                                         sqlite_core: Core) -> None:
+    dossier = receive(sqlite_core, MONDAY_9AM)
+    _deploy_two(sqlite_core)
+    headers = _token(client, "designer")
+    diff = client.get(f"/api/v1/procedures/{CODE}/versions/diff?from=1&to=2", headers=headers)
+    assert "stamp" in [e["id"] for e in diff.get_json()["added"]]
+    exported = client.get(f"/api/v1/procedures/{CODE}/versions/2/export", headers=headers)
+    assert exported.mimetype == "application/zip"
+    imported = client.post(f"/api/v1/procedures/{CODE}/import", headers=headers,
+                           data={"file": (io.BytesIO(exported.data), "v2.zip")},
+                           content_type="multipart/form-data")
+    assert imported.status_code == 201
+    assert imported.get_json()["content_hash"] == version_two().content_hash
+    run = client.post(f"/api/v1/procedures/{CODE}/test-runs", headers=headers,
+                      json={"source": "draft"}).get_json()
+    step = run["ready"][0]
+    assert step["bpmn_id"] == "check_records" and step["form"]["type"] == "object"
+    run = client.post(f"/api/v1/test-runs/{run['id']}/tasks/{step['id']}/complete",
+                      headers=headers, json={"data": {
+                          "dossier_complete": True, "residence_history": "one_province",
+                          "needs_verification": False}}).get_json()
+    assert run["ready"][0]["bpmn_id"] == "draft_certificate"
+    preview = client.get(f"/api/v1/procedures/{CODE}/migration?to=2", headers=headers)
+    [row] = preview.get_json()["dossiers"]
+    assert row["can_move"] and row["code"] == dossier.code
+    complete(sqlite_core, dossier.code, "check_records", MONDAY_9AM)  # meanwhile
+    stale = client.post(f"/api/v1/procedures/{CODE}/migration", headers=headers, json={
+        "to": 2, "dossiers": [{"code": dossier.code, "revision": row["revision"]}]})
+    assert stale.status_code == 409 and stale.get_json()["results"][0]["conflict"]
+    fresh = client.post(f"/api/v1/procedures/{CODE}/migration", headers=headers, json={
+        "to": 2, "dossiers": [{"code": dossier.code}]})
+    assert fresh.status_code == 200 and fresh.get_json()["results"][0]["moved"]
+    specialist = _token(client, "specialist")
+    assert client.get(f"/api/v1/procedures/{CODE}/migration?to=2",
+                      headers=specialist).status_code == 403
+    paths = client.get("/api/v1/openapi.json").get_json()["paths"]
+    assert {"/procedures/{code}/migration", "/test-runs/{run_id}",
+            "/procedures/{code}/import"} <= set(paths)
