@@ -71,6 +71,8 @@ def create_app(test_config: Mapping[str, Any] | None = None, core: Core | None =
         api,
         apologies,
         auth,
+        design,
+        design_versions,
         policies,
         portal,
         reception,
@@ -89,6 +91,8 @@ def create_app(test_config: Mapping[str, Any] | None = None, core: Core | None =
     app.register_blueprint(supervise.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(apologies.bp)
+    app.register_blueprint(design.bp)
+    app.register_blueprint(design_versions.bp)
     app.register_blueprint(api.bp)
     csrf.exempt(api.bp)
     app.register_blueprint(reports.bp)

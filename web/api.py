@@ -261,4 +261,11 @@ def reassign(task_id: str) -> ResponseReturnValue:
 # GET /tasks (the task list with its filters) lives in web.api_work.
 # The endpoints of the reception desk, the officers' work and the citizen portal live in
 # modules of their own; importing them registers their routes on `bp`.
-from web import api_policies, api_portal, api_reception, api_work  # noqa: E402,F401
+from web import (  # noqa: E402,F401
+    api_design,
+    api_policies,
+    api_portal,
+    api_reception,
+    api_versions,
+    api_work,
+)
