@@ -238,6 +238,9 @@ class Page(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         values = {name: value or "" for name, value in attrs}
+        if tag == "textarea":  # what a textarea holds is data being edited, not interface
+            self._skip += 1
+            return
         if tag in ("script", "style", "template"):
             # A JSON island feeds what is drawn on screen (a chart's labels): read its strings.
             self._json = tag == "script" and values.get("type") == "application/json"
@@ -252,6 +255,9 @@ class Page(HTMLParser):
             self.chunks.append(values.get("value", ""))  # a <button>'s value is not shown
 
     def handle_endtag(self, tag: str) -> None:
+        if tag == "textarea" and self._skip:
+            self._skip -= 1
+            return
         if tag in ("script", "style", "template"):
             if self._json:
                 self._json = False
