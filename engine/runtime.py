@@ -14,6 +14,7 @@ from SpiffWorkflow.task import Task as SpiffTask
 from SpiffWorkflow.util.task import TaskState
 
 from engine.clock import engine_time
+from engine.scripting import SCRIPT_ENGINE, ScriptError
 from engine.serializer import LeanSerializer, new_workflow
 from engine.specs import ParsedVersion, SpecCache, user_task_properties
 
@@ -24,6 +25,32 @@ MAX_ROUNDS_PER_TASK = 25
 
 class Incident(Exception):
     """The engine failed while running a step (a script or condition raised)."""
+
+    def __init__(self, message: str, bpmn_id: str | None = None,
+                 name: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.bpmn_id = bpmn_id
+        self.name = name
+
+    def describe(self) -> str:
+        """The element that failed and the error, as stored with the instance."""
+        if self.bpmn_id is None:
+            return self.message
+        label = f"'{self.bpmn_id}'" + (f" ({self.name})" if self.name else "")
+        return f"{label}: {self.message}"
+
+    @classmethod
+    def of(cls, exc: Exception) -> Incident:
+        """From what SpiffWorkflow (or the restricted environment) raised."""
+        spec = getattr(exc, "task_spec", None)
+        message = str(exc).strip().rstrip(".").strip()
+        cause = exc.__cause__ or exc.__context__
+        if cause is not None and not isinstance(cause, SpiffWorkflowException) \
+                and str(cause) not in message:
+            message = f"{message}: {type(cause).__name__}: {cause}"
+        message = " ".join(message.split())  # one line, for lists and banners
+        return cls(message, getattr(spec, "bpmn_id", None), getattr(spec, "bpmn_name", None))
 
 
 class LoopLimitReached(Exception):
@@ -64,6 +91,7 @@ class Runtime:
     def start(self, parsed: ParsedVersion, data: dict[str, Any], now: datetime) -> BpmnWorkflow:
         """A new workflow with `data`, run to its first wait."""
         workflow = new_workflow(parsed)
+        workflow.script_engine = SCRIPT_ENGINE
         workflow.data.update(data)
         workflow.task_tree.data.update(data)
         self._run(workflow, now)
@@ -71,7 +99,9 @@ class Runtime:
 
     def restore(self, state: bytes) -> BpmnWorkflow:
         """A workflow from its stored state."""
-        return self.serializer.loads(state)
+        workflow = self.serializer.loads(state)
+        workflow.script_engine = SCRIPT_ENGINE
+        return workflow
 
     def dump(self, workflow: BpmnWorkflow) -> bytes:
         """The stored state of a workflow."""
@@ -100,8 +130,33 @@ class Runtime:
         with engine_time(now):
             try:
                 task.run()
-            except SpiffWorkflowException as exc:
-                raise Incident(str(exc)) from exc
+            except (SpiffWorkflowException, ScriptError) as exc:
+                raise Incident.of(exc) from exc
+        self._run(workflow, now)
+        self._check_rounds(workflow)
+
+    def failed(self, workflow: BpmnWorkflow) -> list[SpiffTask]:
+        """The tasks left in error by a failed run (an incident)."""
+        return list(workflow.get_tasks(state=TaskState.ERROR))
+
+    def retry(self, workflow: BpmnWorkflow, completed: set[str], now: datetime) -> None:
+        """Run the failed tasks again, then the engine to its next wait.
+
+        A user task in error whose id is in `completed` failed after an officer completed it
+        (its post-script): it is completed again with its data. Any other task is reset to
+        wait for its predecessors again (taking their data, corrected or not) and rerun.
+        """
+        with engine_time(now):
+            try:
+                for task in self.failed(workflow):
+                    if task.task_spec.manual and str(task.id) in completed:
+                        task._set_state(TaskState.READY)
+                        task.run()
+                    else:
+                        task._set_state(TaskState.FUTURE)
+                        task.task_spec._update(task)
+            except (SpiffWorkflowException, ScriptError) as exc:
+                raise Incident.of(exc) from exc
         self._run(workflow, now)
         self._check_rounds(workflow)
 
@@ -138,8 +193,8 @@ class Runtime:
             try:
                 workflow.refresh_timers()
                 workflow.do_engine_steps()
-            except SpiffWorkflowException as exc:
-                raise Incident(str(exc)) from exc
+            except (SpiffWorkflowException, ScriptError) as exc:
+                raise Incident.of(exc) from exc
 
     def _check_rounds(self, workflow: BpmnWorkflow) -> None:
         done = Counter(

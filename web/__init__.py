@@ -73,6 +73,7 @@ def create_app(test_config: Mapping[str, Any] | None = None, core: Core | None =
         auth,
         design,
         design_versions,
+        incidents,
         policies,
         portal,
         reception,
@@ -93,6 +94,7 @@ def create_app(test_config: Mapping[str, Any] | None = None, core: Core | None =
     app.register_blueprint(apologies.bp)
     app.register_blueprint(design.bp)
     app.register_blueprint(design_versions.bp)
+    app.register_blueprint(incidents.bp)
     app.register_blueprint(api.bp)
     csrf.exempt(api.bp)
     app.register_blueprint(reports.bp)

@@ -263,6 +263,7 @@ def reassign(task_id: str) -> ResponseReturnValue:
 # modules of their own; importing them registers their routes on `bp`.
 from web import (  # noqa: E402,F401
     api_design,
+    api_incidents,
     api_policies,
     api_portal,
     api_reception,

@@ -56,6 +56,7 @@ from engine.projections import (
     write_events,
 )
 from engine.runtime import Incident
+from engine.services.incidents import INCIDENT, record_incident
 from engine.specs import ParsedVersion
 from workflows.calendar import WorkingCalendar
 from workflows.letters import escalation_letter
@@ -80,6 +81,7 @@ class PassResult:
     escalated: int = 0
     timers_fired: int = 0
     deserialized: int = 0
+    incidents: int = 0
 
 
 # Statements of the pass, built once: building a statement costs more than running it.
@@ -121,7 +123,8 @@ _ESCALATED_ITEMS = {"postgresql": _ESCALATED.with_for_update(of=DUE), "sqlite": 
 # query per run of timers (their due rows locked on PostgreSQL until the transaction ends).
 _TIMERS = (
     select(DUE.c.id.label("item_id"), DUE.c.ref, DUE.c.instance_id, INSTANCES.c.state,
-           INSTANCES.c.revision, INSTANCES.c.procedure_version_id, *DOSSIER_COLUMNS)
+           INSTANCES.c.revision, INSTANCES.c.procedure_version_id,
+           INSTANCES.c.status.label("instance_status"), *DOSSIER_COLUMNS)
     .where(_MINE, DUE.c.kind == TIMER, INSTANCES.c.id == DUE.c.instance_id,
            DOSSIERS.c.id == DUE.c.dossier_id)
 )
@@ -340,8 +343,9 @@ def _fire_timers(core: Core, conn: Connection, item_ids: list[int], owner: str,
 
     The items still leased to this owner are read (and locked) with their instances in one
     query; each instance's due timers fire once, however many of its items are due. An
-    instance whose engine fails (Incident) or that was saved meanwhile (Conflict) rolls back
-    its savepoint only, and its items stay leased until the lease expires and a later pass
+    instance whose engine fails is saved in incident, once, and its timer items are dropped
+    (a successful retry projects them again); one saved meanwhile (Conflict) rolls back its
+    savepoint only, and its items stay leased until the lease expires and a later pass
     retries; the others' leases are released in the same transaction. Any other error keeps
     the timers fired before it (committed), then propagates. A crash loses the transaction
     whole: every lease in it then expires and nothing has fired.
@@ -369,8 +373,8 @@ def _fire_timers(core: Core, conn: Connection, item_ids: list[int], owner: str,
         for instance_items in by_instance.values():
             savepoint = conn.begin_nested()
             try:
-                _fire(core, conn, parsed_for, calendar, instance_items[0], now, result)
-            except (Conflict, Incident):
+                did_fire = _fire(core, conn, parsed_for, calendar, instance_items[0], now, result)
+            except Conflict:
                 savepoint.rollback()  # the leases hold: they expire and a later pass retries
                 continue
             except Exception:
@@ -379,7 +383,7 @@ def _fire_timers(core: Core, conn: Connection, item_ids: list[int], owner: str,
                 raise
             savepoint.commit()
             released += [item.item_id for item in instance_items]
-            fired += 1
+            fired += did_fire
         _release(conn, transaction, released, fired, result)
 
 
@@ -393,15 +397,27 @@ def _release(conn: Connection, transaction: RootTransaction, item_ids: list[int]
 
 
 def _fire(core: Core, conn: Connection, parsed_for: Callable[[int], ParsedVersion],
-          calendar: WorkingCalendar, item: Any, now: datetime, result: PassResult) -> None:
+          calendar: WorkingCalendar, item: Any, now: datetime, result: PassResult) -> bool:
+    """Fire an instance's due timers; False if it is (or now goes) in incident instead."""
     dossier = DossierState.of(item)
+    if item.instance_status == INCIDENT:  # parked until a retry: its items go
+        conn.execute(delete(DUE).where(DUE.c.instance_id == item.instance_id,
+                                       DUE.c.kind == TIMER))
+        return False
     parsed = parsed_for(item.procedure_version_id)
     workflow = core.runtime.restore(item.state)
     previous = {task.id for task in core.runtime.ready_tasks(workflow)}
     result.deserialized += 1
-    core.runtime.fire_timers(workflow, now)
+    try:
+        core.runtime.fire_timers(workflow, now)
+    except Incident as exc:
+        record_incident(conn, core.runtime, item.instance_id, item.revision, workflow, exc, now,
+                        dossier.id, None, {"timer": item.ref})
+        result.incidents += 1
+        return False
     save_state(conn, core.runtime, item.instance_id, item.revision, workflow, now)
     events = [event(dossier.id, "timer_fired", now, None, data={"timer": item.ref})]
     project(conn, core.runtime, calendar, parsed, dossier, item.instance_id, workflow, now,
             None, events, previous)
     write_events(conn, events)
+    return True

@@ -24,6 +24,7 @@ from engine.projections import (
     write_events,
 )
 from engine.runtime import Incident, LoopLimitReached
+from engine.services.incidents import INCIDENT, raised, record_incident
 from engine.services.result_return import record_return
 from engine.services.task_list import TaskRow as TaskRow
 from engine.services.task_list import list_tasks as list_tasks
@@ -115,7 +116,8 @@ _FOR_COMPLETION = (
     select(TASKS.c.id.label("task_id"), TASKS.c.role, TASKS.c.department, TASKS.c.state,
            TASKS.c.claimed_by, TASKS.c.form_key, TASKS.c.name, TASKS.c.instance_id,
            *DOSSIER_COLUMNS, DOSSIERS.c.procedure_version_id,
-           INSTANCES.c.state.label("workflow_state"), INSTANCES.c.revision)
+           INSTANCES.c.state.label("workflow_state"), INSTANCES.c.revision,
+           INSTANCES.c.status.label("instance_status"))
     .join(DOSSIERS, DOSSIERS.c.id == TASKS.c.dossier_id)
     .join(INSTANCES, INSTANCES.c.id == TASKS.c.instance_id)
     .where(TASKS.c.id == bindparam("task_id"))
@@ -149,6 +151,9 @@ def complete_task(core: Core, user: User, task_id: str, data: dict[str, Any], no
             raise InvalidInput(N_("The form has errors: correct the fields marked."), errors)
         if expected_revision is not None and row.revision != expected_revision:
             raise Conflict(CHANGED_MEANWHILE)
+        if row.instance_status == INCIDENT:
+            raise Conflict(N_("The procedure of this dossier is stopped on an error that the "
+                              "process designer must fix: try again after it is retried."))
         workflow = core.runtime.restore(row.workflow_state)
         previous = {task.id for task in core.runtime.ready_tasks(workflow)} - {task_id}
         try:
@@ -160,9 +165,9 @@ def complete_task(core: Core, user: User, task_id: str, data: dict[str, Any], no
             raise Conflict(N_("This step has been repeated too many times for one dossier. "
                               "Contact the process designer."), step=exc.bpmn_id) from exc
         except Incident as exc:
-            raise Conflict(N_("The procedure failed while running this step; the dossier is "
-                              "unchanged. Report it to the process designer."),
-                           detail=str(exc)) from exc
+            _keep_completion(core, uow.session, row, user, data, workflow, exc, now)
+            uow.commit()
+            raise raised(exc) from exc
         conn = uow.session.connection()
         save_state(conn, core.runtime, row.instance_id, row.revision, workflow, now)
         conn.execute(_MARK_COMPLETED, {"task_id": task_id, "now": now, "user_id": user.id})
@@ -176,3 +181,15 @@ def complete_task(core: Core, user: User, task_id: str, data: dict[str, Any], no
         status = next((e["data"]["to"] for e in reversed(events)
                        if e["kind"] == "status_changed"), dossier.status)
         return Completion(dossier_code=dossier.code, status=status)
+
+
+def _keep_completion(core: Core, session: Session, row: Any, user: User, data: dict[str, Any],
+                     workflow: Any, incident: Incident, now: datetime) -> None:
+    """The step is completed and the failed workflow saved in incident: nothing is lost."""
+    conn = session.connection()
+    conn.execute(_MARK_COMPLETED, {"task_id": row.task_id, "now": now, "user_id": user.id})
+    record_return(conn, row.id, row.form_key, data)
+    write_events(conn, [event(row.id, "completed", now, user.username, row.task_id, row.name,
+                              data)])
+    record_incident(conn, core.runtime, row.instance_id, row.revision, workflow, incident, now,
+                    row.id, user.username)

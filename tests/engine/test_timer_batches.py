@@ -1,5 +1,5 @@
-"""Timers fire in groups, one transaction with a savepoint each: a failing timer keeps its
-lease for a later pass, the others fire; a crash loses nothing and fires nothing twice."""
+"""Timers fire in groups, one transaction with a savepoint each: a failing timer puts its
+instance in incident, the others fire; a crash loses nothing and fires nothing twice."""
 
 from __future__ import annotations
 
@@ -14,11 +14,11 @@ from engine.bootstrap import Core
 from engine.models import DueItem
 from engine.projections import TIMER
 from engine.runtime import Incident
-from engine.services import catalogue, dossiers
+from engine.services import catalogue, dossiers, incidents
 from engine.services.escalations import run_due
 from engine.specs import read_package
 from tests.conftest import MONDAY_9AM
-from tests.engine.walk import APPLICANT, ready_tasks
+from tests.engine.walk import APPLICANT, ready_tasks, user
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "timed_review"
 FIRE_AT = MONDAY_9AM + timedelta(hours=2, minutes=5)
@@ -55,19 +55,19 @@ def _bpmn(core: Core, code: str) -> list[str]:
     return [t.bpmn_id for t in ready_tasks(core, code)]
 
 
-def test_an_incident_rolls_back_its_own_timer_only(core: Core,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_incident_parks_its_own_timer_only(core: Core,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
     codes = _three(core)
     _failing_second(core, monkeypatch, Incident("boom"))
     result = run_due(core, FIRE_AT, "one")
-    assert (result.timers_fired, result.deserialized) == (2, 3)
+    assert (result.timers_fired, result.deserialized, result.incidents) == (2, 3, 1)
     assert [_bpmn(core, c) for c in codes] == [["handle_late"], ["review"], ["handle_late"]]
-    leases = _timer_leases(core)
-    assert [owner for _, owner in leases] == ["one"]  # the failed one's lease holds
+    assert _timer_leases(core) == []  # the failed one's item is parked, not retried forever
+    assert [row.dossier_code for row in incidents.list_incidents(core)] == [codes[1]]
     monkeypatch.undo()
-    assert run_due(core, FIRE_AT, "two").timers_fired == 0  # leased: left alone
     later = FIRE_AT + timedelta(seconds=core.settings.lease_seconds + 1)
-    assert run_due(core, later, "two").timers_fired == 1
+    assert run_due(core, later, "two").timers_fired == 0
+    assert incidents.retry_incident(core, user(core, "designer"), codes[1], later).cleared
     assert [_bpmn(core, c) for c in codes] == [["handle_late"]] * 3
     assert _timer_leases(core) == []
 
