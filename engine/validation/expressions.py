@@ -6,6 +6,7 @@ import ast
 import re
 from typing import Any
 
+from engine.scripting import check_source
 from engine.validation.model import bpmn_name, children, descendants, spiff_texts, text
 from engine.validation.problems import Problem, element_name, problem
 
@@ -43,7 +44,8 @@ def compile_error(source: str | None, mode: str) -> tuple[int, str] | None:
         return exc.lineno or 1, str(exc.msg)
     except _COMPILE_ERRORS as exc:
         return 1, f"{type(exc).__name__}: {exc}"[:200]
-    return None
+    refused = check_source(source or "", mode)  # what the restricted engine would refuse
+    return (1, refused[:200]) if refused else None
 
 
 def timer_error(source: str | None) -> bool:

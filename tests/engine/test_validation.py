@@ -320,3 +320,11 @@ def test_a_check_that_breaks_becomes_a_problem_not_a_server_error(
     monkeypatch.setattr("engine.validation.graph_problems", broken)
     problem = only(validate_package(judicial()), "check_failed")
     assert (problem.severity, problem.params["check"]) == ("error", "graph")
+
+
+def test_a_condition_the_restricted_engine_would_refuse_is_an_error_before_deployment() -> None:
+    problems = validate_package(judicial("dossier_complete == False",
+                                         '__import__("os").system("id")'))
+    found = only(problems, "condition_syntax")
+    assert (found.severity, found.element_id) == ("error", "flow_incomplete")
+    assert "__import__" in found.params["detail"]
