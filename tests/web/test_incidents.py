@@ -123,5 +123,6 @@ def test_the_incident_events_have_labels(sqlite_core: Core, client: FlaskClient,
                                          auth: Auth) -> None:
     code = _stopped(sqlite_core)
     auth.login("supervisor")
+    client.get("/lang/en")
     page = client.get(f"/dossiers/{code}").get_data(as_text=True)
     assert "The procedure stopped on an error" in page  # the event's label, not its kind
