@@ -90,12 +90,21 @@ class Runtime:
 
     def start(self, parsed: ParsedVersion, data: dict[str, Any], now: datetime) -> BpmnWorkflow:
         """A new workflow with `data`, run to its first wait."""
+        workflow = self.begin(parsed, data)
+        self._run(workflow, now)
+        return workflow
+
+    def begin(self, parsed: ParsedVersion, data: dict[str, Any]) -> BpmnWorkflow:
+        """A new workflow with `data`, not yet run (see `advance`)."""
         workflow = new_workflow(parsed)
         workflow.script_engine = SCRIPT_ENGINE
         workflow.data.update(data)
         workflow.task_tree.data.update(data)
-        self._run(workflow, now)
         return workflow
+
+    def advance(self, workflow: BpmnWorkflow, now: datetime) -> None:
+        """Run a workflow to its next wait; Incident if a script or condition fails."""
+        self._run(workflow, now)
 
     def restore(self, state: bytes) -> BpmnWorkflow:
         """A workflow from its stored state."""

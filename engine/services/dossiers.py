@@ -27,7 +27,9 @@ from engine.models import (
     Task,
 )
 from engine.projections import DossierState, event, project, write_events
+from engine.runtime import Incident
 from engine.services.attachments import StoredFile, attach
+from engine.services.incidents import record_incident
 from engine.specs import ParsedVersion
 from workflows.calendar import WorkingCalendar
 from workflows.codes import dossier_code
@@ -174,9 +176,13 @@ def receive_dossier(core: Core, *, procedure_code: str, applicant: dict[str, Any
 def start_process(core: Core, session: Session, prepared: Prepared, dossier: Dossier,
                   actor: str | None, now: datetime, events: list[dict[str, Any]]) -> None:
     """Start the process of a received dossier (status 2) and write its projections."""
-    workflow = core.runtime.start(prepared.parsed,
-                                  {"dossier_code": dossier.code, "channel": dossier.channel},
-                                  now)
+    workflow = core.runtime.begin(prepared.parsed,
+                                  {"dossier_code": dossier.code, "channel": dossier.channel})
+    failure: Incident | None = None
+    try:
+        core.runtime.advance(workflow, now)
+    except Incident as exc:  # received all the same: the dossier waits in incident, visible
+        failure = exc
     task_count, depth = core.runtime.measure(workflow)
     instance = ProcessInstance(
         procedure_version_id=prepared.version.id, state=core.runtime.dump(workflow),
@@ -188,6 +194,12 @@ def start_process(core: Core, session: Session, prepared: Prepared, dossier: Dos
     dossier.instance_id = instance.id
     session.flush()
     conn = session.connection()
+    if failure is not None:
+        write_events(conn, events)
+        record_incident(conn, core.runtime, instance.id, 1, workflow, failure, now, dossier.id,
+                        actor)
+        session.refresh(dossier)
+        return
     project(conn, core.runtime, prepared.calendar, prepared.parsed, DossierState.of(dossier),
             instance.id, workflow, now, actor, events, previous=set(),
             clock_start=prepared.calendar.receipt_start(now))

@@ -137,3 +137,22 @@ def test_no_other_step_of_a_stopped_dossier_can_be_completed(core: Core) -> None
     with pytest.raises(Conflict) as refused:
         complete(core, code, review.bpmn_id, LATER, {"copies": 1})
     assert "stopped on an error" in refused.value.message
+
+
+def test_a_script_failing_at_receipt_keeps_the_dossier_received_in_incident(core: Core) -> None:
+    package = read_package(FIXTURE)
+    xml = package.bpmn_xml  # the fee is computed before anyone has said how many copies
+    for source, target, rerouted in (("start", "review", "compute_fee"),
+                                     ("review", "compute_fee", "approve"),
+                                     ("compute_fee", "approve", "review")):
+        xml = xml.replace(f'sourceRef="{source}" targetRef="{target}"',
+                          f'sourceRef="{source}" targetRef="{rerouted}"')
+    catalogue.deploy(core, type(package)(xml, package.forms, package.meta), "test", MONDAY_9AM)
+    dossier = dossiers.receive_dossier(core, procedure_code="scripted_review",
+                                       applicant=APPLICANT, channel="in_person",
+                                       actor="reception", now=MONDAY_9AM)
+    instance = _instance(core, dossier.code)
+    assert (dossier.status, instance.status) == (2, "incident")
+    assert "compute_fee" in (instance.incident or "")
+    assert _kinds(core, dossier.code) == ["received", "incident"]
+    assert [row.dossier_code for row in incidents.list_incidents(core)] == [dossier.code]
