@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from engine.bootstrap import Core
@@ -45,6 +46,13 @@ def package_of(row: ProcedureDraft | ProcedureVersion) -> Package:
 
 def open_draft(core: Core, code: str, user: str, now: datetime) -> ProcedureDraft:
     """The procedure's draft, created from its latest version on first open."""
+    try:
+        return _open_draft(core, code, user, now)
+    except IntegrityError:  # two first opens at once: the other one created it
+        return _open_draft(core, code, user, now)
+
+
+def _open_draft(core: Core, code: str, user: str, now: datetime) -> ProcedureDraft:
     with core.uow() as uow:
         session = uow.session
         draft = _draft(session, code)
