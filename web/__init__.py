@@ -74,6 +74,7 @@ def create_app(test_config: Mapping[str, Any] | None = None, core: Core | None =
         design,
         design_versions,
         incidents,
+        limits,
         policies,
         portal,
         reception,
@@ -84,6 +85,7 @@ def create_app(test_config: Mapping[str, Any] | None = None, core: Core | None =
     )
 
     auth.init_app(app)
+    limits.init_app(app)
     app.register_blueprint(auth.bp)
     app.register_blueprint(tasks.bp)
     app.register_blueprint(reception.bp)

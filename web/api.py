@@ -24,6 +24,7 @@ from engine.services import accounts, catalogue, dossiers, supervision, tasks
 from engine.services.tracking import tracking_sheet
 from web import current_core, lang, now, translate
 from web.auth import OFFICER_ROLES
+from web.limits import LOGIN, limiter
 from web.openapi import openapi_document
 from workflows.procedure import procedure_from_dict
 
@@ -96,6 +97,7 @@ def openapi() -> ResponseReturnValue:
 
 
 @bp.post("/auth/token")
+@limiter.limit(LOGIN)
 def token() -> ResponseReturnValue:
     """Exchange a username and password for a bearer token."""
     body = _json_body()

@@ -17,6 +17,7 @@ from engine.services.portal_catalogue import entry, public_catalogue
 from engine.services.supplement_answers import answer_supplement
 from web import current_core, lang, now
 from web.api import _json_body, bp
+from web.limits import LOOKUP, limiter
 from web.openapi import operation, ref, register
 from web.portal import files_from_request, submission_from_request
 from web.views import STATUS_LABELS
@@ -92,6 +93,7 @@ def portal_submit() -> ResponseReturnValue:
 
 
 @bp.post("/portal/lookup")
+@limiter.limit(LOOKUP)
 def portal_lookup() -> ResponseReturnValue:
     """A dossier's public view, given its code and the applicant's ID number."""
     body = _json_body()

@@ -16,6 +16,7 @@ from engine.errors import Unauthenticated
 from engine.models import User
 from engine.services import accounts
 from web import current_core, translate
+from web.limits import LOGIN, limiter
 
 bp = Blueprint("auth", __name__)
 # Roles that work on tasks; lanes of procedures map to these (procedure.toml).
@@ -77,6 +78,7 @@ def role_required(*roles: str) -> Callable[[F], F]:
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(LOGIN, methods=["POST"])
 def login() -> ResponseReturnValue:
     """Show the login form and log the user in."""
     error = None

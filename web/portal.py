@@ -16,6 +16,7 @@ from engine.services.online_submission import Submission, submit_online
 from engine.services.portal_catalogue import CatalogueEntry, entry, public_catalogue
 from engine.services.supplement_answers import answer_supplement
 from web import current_core, lang, now, translate
+from web.limits import LOOKUP, limiter
 from workflows.intake import document_field, intake_schema
 from workflows.rating import RATING_SCHEMA
 from workflows.submission import ONLINE_RETURN_TITLES, return_methods
@@ -127,6 +128,7 @@ def submitted(code: str) -> ResponseReturnValue:
 
 
 @bp.route("/lookup", methods=["GET", "POST"])
+@limiter.limit(LOOKUP, methods=["POST"])
 def lookup() -> ResponseReturnValue:
     """Look a dossier up by its code and the applicant's ID number."""
     values = {"code": request.values.get("code", ""), "id_number": ""}

@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask, g, render_template, request
 from flask.typing import ResponseReturnValue
-from flask_babel import format_date, format_datetime, lazy_gettext
+from flask_babel import format_date, format_datetime, gettext, lazy_gettext
 from flask_login import current_user
 from lxml import etree
 from werkzeug.exceptions import HTTPException
@@ -241,8 +241,9 @@ def _error_page(error: HTTPException) -> ResponseReturnValue:
     if request.path.startswith("/api/"):
         from web.api import error_body
 
-        return error_body(error.code or 500, error.name.lower().replace(" ", "_"),
-                          error.description or error.name)
+        message = (gettext("Too many attempts from your address: wait a minute and try "
+                           "again.") if error.code == 429 else error.description or error.name)
+        return error_body(error.code or 500, error.name.lower().replace(" ", "_"), message)
     return render_template("error.html", error=error), error.code or 500
 
 
@@ -261,5 +262,5 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["isotime"] = datetime.fromisoformat
     app.jinja_env.filters["isodate"] = _isodate
     app.context_processor(_template_globals)
-    for code in (400, 401, 403, 404, 405, 409, 413, 500):
+    for code in (400, 401, 403, 404, 405, 409, 413, 429, 500):
         app.register_error_handler(code, _error_page)

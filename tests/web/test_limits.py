@@ -1,0 +1,54 @@
+"""Guessing is slowed down: logins, tokens and the portal's lookup are rate-limited."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from engine.bootstrap import Core
+from tests.web.conftest import Clock
+from web import create_app
+
+
+@pytest.fixture
+def limited(sqlite_core: Core, clock: Clock) -> FlaskClient:
+    """A client of an app with its rate limits on, as in production."""
+    app: Flask = create_app({"TESTING": True, "SECRET_KEY": "test", "CLOCK": clock,
+                             "RATELIMIT_ENABLED": True,
+                             "DATABASE_URL": str(sqlite_core.db.url)}, core=sqlite_core)
+    return app.test_client()
+
+
+def _csrf(client: FlaskClient, path: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', client.get(path).get_data(True))
+    assert match
+    return match.group(1)
+
+
+def test_the_eleventh_wrong_password_in_a_minute_is_refused_with_a_message(
+        limited: FlaskClient) -> None:
+    token = _csrf(limited, "/login")
+    statuses = [limited.post("/login", data={"csrf_token": token, "username": "head",
+                                             "password": "wrong"}).status_code
+                for _ in range(11)]
+    assert statuses == [401] * 10 + [429]
+    page = limited.post("/login", data={"csrf_token": token, "username": "head",
+                                        "password": "pw"})
+    assert page.status_code == 429  # even the right password waits: the address is blocked
+    assert "Quá nhiều lần thử" in page.get_data(as_text=True)
+    assert limited.get("/login").status_code == 200  # reading the form is not limited
+
+
+def test_the_portal_lookup_and_the_token_endpoint_are_limited(limited: FlaskClient) -> None:
+    token = _csrf(limited, "/portal/lookup")
+    codes = [limited.post("/portal/lookup", data={
+        "csrf_token": token, "code": "000.00.18.H57-261123-0001",
+        "id_number": f"00119000{n:04d}"}).status_code for n in range(21)]
+    assert codes[-1] == 429 and set(codes[:-1]) == {404}
+    api = [limited.post("/api/v1/auth/token", json={"username": "head", "password": "x"})
+           for _ in range(11)]
+    assert [r.status_code for r in api] == [401] * 10 + [429]
+    assert api[-1].get_json()["error"]["code"] == "too_many_requests"

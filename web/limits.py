@@ -1,0 +1,29 @@
+"""Rate limits on what can be guessed: passwords, tokens, and the citizens' dossier lookup.
+
+Counted per client address. One process counts alone ("memory://"); set
+MOTCUA_RATELIMIT_STORAGE (e.g. "redis://127.0.0.1:6379") so that every worker shares the counts.
+Tests switch the limits off unless they set RATELIMIT_ENABLED.
+"""
+
+from __future__ import annotations
+
+import os
+
+from flask import Flask
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+
+limiter = Limiter(key_func=get_remote_address)
+# A person mistypes a password a few times; a script tries thousands.
+LOGIN = "10 per minute;100 per hour"
+# A citizen looks up a handful of dossiers; guessing ID numbers needs millions of tries.
+LOOKUP = "20 per minute;200 per hour"
+
+
+def init_app(app: Flask) -> None:
+    """Count requests to the limited endpoints of `app`."""
+    app.config.setdefault("RATELIMIT_ENABLED", not app.config.get("TESTING"))
+    app.config.setdefault("RATELIMIT_STORAGE_URI",
+                          os.environ.get("MOTCUA_RATELIMIT_STORAGE", "memory://"))
+    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    limiter.init_app(app)
