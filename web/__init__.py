@@ -73,6 +73,7 @@ def create_app(test_config: Mapping[str, Any] | None = None, core: Core | None =
         auth,
         design,
         design_versions,
+        headers,
         incidents,
         limits,
         policies,
@@ -86,6 +87,7 @@ def create_app(test_config: Mapping[str, Any] | None = None, core: Core | None =
 
     auth.init_app(app)
     limits.init_app(app)
+    headers.init_app(app)
     app.register_blueprint(auth.bp)
     app.register_blueprint(tasks.bp)
     app.register_blueprint(reception.bp)

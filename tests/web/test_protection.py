@@ -1,4 +1,4 @@
-"""Guessing is slowed down: logins, tokens and the portal's lookup are rate-limited."""
+"""Guessing is slowed down (rate limits) and every response carries security headers."""
 
 from __future__ import annotations
 
@@ -52,3 +52,12 @@ def test_the_portal_lookup_and_the_token_endpoint_are_limited(limited: FlaskClie
            for _ in range(11)]
     assert [r.status_code for r in api] == [401] * 10 + [429]
     assert api[-1].get_json()["error"]["code"] == "too_many_requests"
+
+
+def test_every_page_forbids_framing_sniffing_and_foreign_scripts(client: FlaskClient) -> None:
+    for path in ("/login", "/portal/", "/api/v1/openapi.json", "/no-such-page"):
+        headers = client.get(path).headers
+        assert headers["X-Frame-Options"] == "DENY"
+        assert headers["X-Content-Type-Options"] == "nosniff"
+        assert "script-src 'self';" in headers["Content-Security-Policy"]
+        assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
