@@ -41,6 +41,9 @@ class User(Base):
     department: Mapped[str | None] = mapped_column(String(64))
     roles: Mapped[str] = mapped_column(String(200), default="")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Consecutive failed logins; past the limit the account waits until locked_until.
+    failed_logins: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None]
 
     @property
     def role_set(self) -> frozenset[str]:

@@ -102,7 +102,7 @@ def token() -> ResponseReturnValue:
     """Exchange a username and password for a bearer token."""
     body = _json_body()
     user = accounts.authenticate(current_core(), str(body.get("username", "")),
-                                 str(body.get("password", "")))
+                                 str(body.get("password", "")), now(), channel="api")
     return jsonify({"token": accounts.issue_token(current_core(), user, now())}), 201
 
 

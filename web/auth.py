@@ -15,7 +15,7 @@ from flask_login import LoginManager, UserMixin, current_user, login_user, logou
 from engine.errors import Unauthenticated
 from engine.models import User
 from engine.services import accounts
-from web import current_core, translate
+from web import current_core, now, translate
 from web.limits import LOGIN, limiter
 
 bp = Blueprint("auth", __name__)
@@ -85,7 +85,7 @@ def login() -> ResponseReturnValue:
     if request.method == "POST":
         try:
             user = accounts.authenticate(current_core(), request.form.get("username", "").strip(),
-                                         request.form.get("password", ""))
+                                         request.form.get("password", ""), now())
         except Unauthenticated as exc:
             error = translate(exc)
         else:

@@ -7,11 +7,12 @@ import secrets
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from engine.bootstrap import Core
 from engine.errors import N_, Unauthenticated
-from engine.models import ApiToken, User
+from engine.models import ApiToken, Event, User
 
 
 def create_user(core: Core, *, username: str, password: str, full_name: str,
@@ -27,13 +28,49 @@ def create_user(core: Core, *, username: str, password: str, full_name: str,
         return user
 
 
-def authenticate(core: Core, username: str, password: str) -> User:
-    """The active user with this username and password, else Unauthenticated."""
+# After this many failed logins in a row an account waits; every attempt is in the audit log.
+MAX_FAILED_LOGINS = 5
+LOCK_TIME = timedelta(minutes=15)
+# Checked against when the username is unknown, so that both cases take as long.
+_DUMMY_HASH = generate_password_hash("not a password")
+
+
+def authenticate(core: Core, username: str, password: str, now: datetime,
+                 channel: str = "web") -> User:
+    """The active user with this username and password, else Unauthenticated.
+
+    Repeated failures lock the account for a while; each attempt is logged as an event.
+    """
     with core.uow() as uow:
-        user = uow.session.scalars(select(User).where(User.username == username)).first()
-    if user is None or not user.active or not check_password_hash(user.password_hash, password):
-        raise Unauthenticated(N_("Wrong username or password. Check them and try again."))
+        session = uow.session
+        user = session.scalars(select(User).where(User.username == username)).first()
+        if user is not None and user.locked_until is not None and user.locked_until > now:
+            _log(session, "login_refused_locked", username, now, channel)
+            uow.commit()
+            raise Unauthenticated(N_("This account is locked after too many failed logins. "
+                                     "Try again after %(time)s, or ask an administrator."),
+                                  time=user.locked_until.astimezone(core.calendar_zone())
+                                  .strftime("%H:%M %d/%m/%Y"))
+        valid = check_password_hash(user.password_hash if user else _DUMMY_HASH, password)
+        if user is None or not user.active or not valid:
+            if user is not None:
+                user.failed_logins += 1
+                if user.failed_logins >= MAX_FAILED_LOGINS:
+                    user.locked_until, user.failed_logins = now + LOCK_TIME, 0
+                    _log(session, "account_locked", username, now, channel)
+            _log(session, "login_failed", username, now, channel)
+            uow.commit()
+            raise Unauthenticated(N_("Wrong username or password. Check them and try again."))
+        user.failed_logins, user.locked_until = 0, None
+        _log(session, "login", username, now, channel)
+        uow.commit()
+        session.expunge(user)
     return user
+
+
+def _log(session: Session, kind: str, username: str, now: datetime, channel: str) -> None:
+    session.add(Event(dossier_id=None, at=now, actor=username[:64], kind=kind,
+                      data={"channel": channel}))
 
 
 def get_user(core: Core, user_id: int) -> User | None:
