@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, TypeVar, cast
+from typing import IO, Any, TypeVar, cast
 
 from flask import Blueprint, g, jsonify, request
 from flask.typing import ResponseReturnValue
@@ -78,6 +78,17 @@ def _json_body() -> dict[str, Any]:
     if not isinstance(body, dict):
         raise InvalidInput(N_("Send a JSON object with Content-Type: application/json."), {})
     return body
+
+
+def uploaded_file() -> tuple[IO[bytes], str]:
+    """The multipart field "file" (its stream and name), or InvalidInput saying how to send it."""
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        raise InvalidInput(N_("The file was not accepted: correct the fields marked."),
+                           {"file": "Send the file as multipart/form-data field 'file'."
+                            if lang() == "en" else
+                            "Gửi tệp trong trường 'file' (multipart/form-data)."})
+    return upload.stream, upload.filename
 
 
 def _iso(value: datetime | None) -> str | None:

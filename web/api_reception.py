@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from typing import Any, BinaryIO, cast
 
-from flask import Response, jsonify, request
+from flask import jsonify, request
 from flask.typing import ResponseReturnValue
 
 from engine.errors import N_, InvalidInput
 from engine.models import Dossier, DossierNotice
 from engine.services import dossiers, papers, reception, submissions
 from web import current_core, lang, now
-from web.api import _dossier_json, _iso, _json_body, _user, bp, token_required
+from web.api import _dossier_json, _iso, _json_body, _user, bp, token_required, uploaded_file
 from web.auth import OFFICER_ROLES
 from web.openapi import operation, ref, register
+from web.reception_queue import pdf_response
 from workflows.forms import field_errors
 from workflows.intake import DOCUMENTS_RECEIVED_SCHEMA
 
@@ -128,24 +129,18 @@ def intake_refusal() -> ResponseReturnValue:
     return jsonify(_not_received_json(dossier, notice)), 201
 
 
-def _pdf(content: bytes, filename: str) -> Response:
-    response = Response(content, mimetype="application/pdf")
-    response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
-    return response
-
-
 @bp.get("/dossiers/<code>/slip.pdf")
 @token_required(*STAFF)
 def receipt_slip(code: str) -> ResponseReturnValue:
     """The receipt and appointment slip (form 01) of a received dossier."""
-    return _pdf(papers.receipt_slip(current_core(), code), f"giay-tiep-nhan-{code}.pdf")
+    return pdf_response(papers.receipt_slip(current_core(), code), f"giay-tiep-nhan-{code}.pdf")
 
 
 @bp.get("/dossiers/<code>/notices/<int:notice_id>.pdf")
 @token_required(*STAFF)
 def notice_pdf(code: str, notice_id: int) -> ResponseReturnValue:
     """A supplement request (form 02) or refusal (form 03) of the dossier."""
-    return _pdf(papers.notice_pdf(current_core(), code, notice_id),
+    return pdf_response(papers.notice_pdf(current_core(), code, notice_id),
                 f"phieu-{notice_id}-{code}.pdf")
 
 
@@ -161,19 +156,14 @@ def notice_list(code: str) -> ResponseReturnValue:
 @token_required(*DESK)
 def attachment_upload(code: str) -> ResponseReturnValue:
     """Add a file handed in for the dossier (multipart: file, document_index, purpose)."""
-    upload = request.files.get("file")
-    if upload is None or not upload.filename:
-        raise InvalidInput(N_("The file was not accepted: correct the fields marked."),
-                           {"file": "Send the file as multipart/form-data field 'file'."
-                            if lang() == "en" else
-                            "Gửi tệp trong trường 'file' (multipart/form-data)."})
+    stream, filename = uploaded_file()
     index = request.form.get("document_index", "").strip()
     if index and not index.isdigit():
         raise InvalidInput(N_("The file was not accepted: correct the fields marked."),
                            {"document_index": "A whole number, 0 or more." if lang() == "en"
                             else "Một số nguyên từ 0 trở lên."})
-    row = reception.add_file(current_core(), code, cast(BinaryIO, upload.stream),
-                             upload.filename,
+    row = reception.add_file(current_core(), code, cast(BinaryIO, stream),
+                             filename,
                              actor=_user().username, now=now(),
                              document_index=int(index) if index else None,
                              purpose=request.form.get("purpose", "intake"), lang=lang())

@@ -13,7 +13,7 @@ from engine.services import comments, task_files, task_list
 from engine.services.attachments import open_attachment
 from engine.services.tasks import get_task
 from web import current_core, lang, now
-from web.api import _iso, _json_body, _task_json, _user, bp, token_required
+from web.api import _iso, _json_body, _task_json, _user, bp, token_required, uploaded_file
 from web.auth import OFFICER_ROLES
 from web.openapi import operation, ref, register
 
@@ -105,14 +105,9 @@ def attachment_list(code: str) -> ResponseReturnValue:
 def attachment_add(task_id: str) -> ResponseReturnValue:
     """Attach a file (multipart field "file") to the task's dossier."""
     code = get_task(current_core(), _user(), task_id).dossier.code
-    upload = request.files.get("file")
-    if upload is None or not upload.filename:
-        raise InvalidInput(N_("The file was not accepted: correct the fields marked."),
-                           {"file": "Send the file as multipart/form-data field 'file'."
-                            if lang() == "en" else
-                            "Gửi tệp trong trường 'file' (multipart/form-data)."})
-    attachment = task_files.attach_to_task(current_core(), _user(), task_id, upload.stream,
-                                           upload.filename, now(), lang=lang())
+    stream, filename = uploaded_file()
+    attachment = task_files.attach_to_task(current_core(), _user(), task_id, stream,
+                                           filename, now(), lang=lang())
     return jsonify(_attachment_json(code, attachment)), 201
 
 

@@ -17,7 +17,8 @@ from web.reception import DESK, STAFF, bp
 from web.views import localtime
 
 
-def _pdf(content: bytes, filename: str) -> Response:
+def pdf_response(content: bytes, filename: str) -> Response:
+    """A PDF shown in the browser (inline), under a file name for saving it."""
     response = Response(content, mimetype="application/pdf")
     response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
     return response
@@ -28,7 +29,7 @@ def _pdf(content: bytes, filename: str) -> Response:
 def slip(code: str) -> ResponseReturnValue:
     """The receipt and appointment slip (form 01) as a PDF."""
     try:
-        return _pdf(papers.receipt_slip(current_core(), code), f"giay-tiep-nhan-{code}.pdf")
+        return pdf_response(papers.receipt_slip(current_core(), code), f"giay-tiep-nhan-{code}.pdf")
     except NotFound:
         abort(404)
 
@@ -38,7 +39,7 @@ def slip(code: str) -> ResponseReturnValue:
 def notice(code: str, notice_id: int) -> ResponseReturnValue:
     """A supplement request (form 02) or refusal (form 03) of the dossier as a PDF."""
     try:
-        return _pdf(papers.notice_pdf(current_core(), code, notice_id),
+        return pdf_response(papers.notice_pdf(current_core(), code, notice_id),
                     f"phieu-{notice_id}-{code}.pdf")
     except NotFound:
         abort(404)

@@ -60,6 +60,7 @@ from engine.services.incidents import INCIDENT, record_incident
 from engine.specs import ParsedVersion
 from workflows.calendar import WorkingCalendar
 from workflows.letters import escalation_letter
+from workflows.procedure import Procedure
 from workflows.statuses import DossierStatus, is_open
 
 ESCALATIONS = cast(Table, Escalation.__table__)
@@ -242,8 +243,16 @@ def _escalate_chunk(core: Core, conn: Connection, item_ids: list[int], owner: st
         if not items:
             return
         raised: dict[tuple[int, str, int], Raised] = {}
+        # One lookup per version in the chunk (each reads the administrator's policy).
+        found: dict[int, Procedure] = {}
+
+        def procedures(version_id: int) -> Procedure:
+            if version_id not in found:
+                found[version_id] = core.parsed_for(session, version_id).procedure
+            return found[version_id]
+
         for item in items:
-            escalation = _escalation(core, session, item, now)
+            escalation = _escalation(procedures, item, now)
             if escalation is not None:
                 raised.setdefault((item.dossier_id, item.ref, item.level), escalation)
         if raised:
@@ -254,9 +263,10 @@ def _escalate_chunk(core: Core, conn: Connection, item_ids: list[int], owner: st
         conn.execute(_DELETE_MINE, {"ids": [item.id for item in items], "owner": owner})
 
 
-def _escalation(core: Core, session: Session, item: Any, now: datetime) -> Raised | None:
+def _escalation(procedures: Callable[[int], Procedure], item: Any,
+                now: datetime) -> Raised | None:
     """The escalation row an item raises and what it tells, or None if it raises nothing."""
-    procedure = core.parsed_for(session, item.procedure_version_id).procedure
+    procedure = procedures(item.procedure_version_id)
     if item.kind == DEADLINE:
         if item.task_id is None or item.task_state != "ready" or item.task_due_at is None:
             return None
