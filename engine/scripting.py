@@ -4,9 +4,12 @@ SpiffWorkflow evaluates conditions, timer expressions and script tasks with plai
 Every workflow of a Runtime gets SCRIPT_ENGINE instead: each source is parsed once, checked
 (no imports, no dunder or private attributes, no frame or code introspection, no open, eval,
 exec and the like), compiled and cached; it then runs with a small set of builtins under a
-time limit. Not a sandbox against a hostile designer with unlimited tries (one huge C-level
-operation such as `"x" * 10**10` is not interrupted), but a guard against mistakes and the
-obvious escapes.
+time limit. The operations that can allocate a lot in one C-level step, which the time limit
+cannot interrupt (`*`, `+`, `<<` and `**` on strings, lists and integers, augmented
+assignments, padding and `replace`), go through guards that refuse results over
+MAX_ITEMS items or MAX_INT_BITS bits before computing them. Not a sandbox against a hostile
+designer with unlimited tries (a list grown with `extend` in a loop is bounded only by the
+time limit), but a guard against mistakes and the obvious escapes.
 """
 
 from __future__ import annotations
@@ -23,6 +26,9 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnviron
 
 TIME_LIMIT_SECONDS = 1.0
 MAX_RANGE = 100_000
+# The largest string, bytes or list and the largest integer one guarded operation may build.
+MAX_ITEMS = 1_000_000
+MAX_INT_BITS = 100_000
 # Calls refused by name (most are also absent from the builtins, so the message is clearer).
 FORBIDDEN_CALLS = frozenset({
     "open", "eval", "exec", "compile", "__import__", "getattr", "setattr", "delattr",
@@ -31,7 +37,7 @@ FORBIDDEN_CALLS = frozenset({
 # Attributes that reach frames, code or globals without a leading underscore; `format`
 # walks attributes inside its format string (f-strings are checked and allowed instead).
 _INTROSPECTION_PREFIXES = ("gi_", "cr_", "ag_", "f_", "tb_", "co_", "func_")
-_FORBIDDEN_ATTRIBUTES = frozenset({"mro", "format", "format_map"})
+_FORBIDDEN_ATTRIBUTES = frozenset({"mro", "format", "format_map", "expandtabs"})
 # The time limit stops a script by raising inside it (which also ends the tracing): nothing
 # in a script may catch that or run on after it, so no try, with or class statements.
 _REFUSED_STATEMENTS = (ast.Try, ast.TryStar, ast.With, ast.AsyncWith, ast.ClassDef,
@@ -50,6 +56,10 @@ class ScriptRefused(ScriptError):
 
 class ScriptTimeout(ScriptError):
     """The script ran longer than the time limit."""
+
+
+class ScriptTooLarge(ScriptError):
+    """The script would build a value larger than the limits."""
 
 
 class _Expired(BaseException):
@@ -101,6 +111,123 @@ def _refusal(node: ast.AST) -> str | None:
     return None
 
 
+def _too_large(what: str) -> ScriptTooLarge:
+    return ScriptTooLarge(f"the script would build {what}: scripts may build at most "
+                          f"{MAX_ITEMS:,} items or integers of {MAX_INT_BITS:,} bits")
+
+
+def _check_items(count: int) -> None:
+    if count > MAX_ITEMS:
+        raise _too_large(f"a value of {count:,} items")
+
+
+def _check_bits(bits: int) -> None:
+    if bits > MAX_INT_BITS:
+        raise _too_large(f"an integer of {bits:,} bits")
+
+
+_SIZED = (str, bytes, bytearray, list, tuple)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _mul(a: Any, b: Any) -> Any:
+    if _is_int(a) and _is_int(b):
+        _check_bits(a.bit_length() + b.bit_length())
+    elif isinstance(a, _SIZED) and _is_int(b):
+        _check_items(len(a) * b)
+    elif isinstance(b, _SIZED) and _is_int(a):
+        _check_items(len(b) * a)
+    return a * b
+
+
+def _add(a: Any, b: Any) -> Any:
+    if isinstance(a, _SIZED) and isinstance(b, _SIZED):
+        _check_items(len(a) + len(b))
+    return a + b
+
+
+def _lshift(a: Any, b: Any) -> Any:
+    if _is_int(a) and _is_int(b) and b > 0:
+        _check_bits(a.bit_length() + b)
+    return a << b
+
+
+def _pow(a: Any, b: Any) -> Any:
+    if _is_int(a) and _is_int(b) and b > 0:
+        _check_bits(a.bit_length() * b)
+    return a ** b
+
+
+def _method(target: Any, name: str, *args: Any) -> Any:
+    """A padding or replace call on `target`, refused if its result would be too large."""
+    if name == "replace" and isinstance(target, str | bytes) and len(args) >= 2:
+        old, new = args[0], args[1]
+        if isinstance(old, str | bytes) and isinstance(new, str | bytes):
+            text: Any = target  # str or bytes; a mismatch with `old` fails as replace would
+            count = text.count(old) if old else len(text) + 1
+            if len(args) > 2 and _is_int(args[2]) and args[2] >= 0:
+                count = min(count, args[2])
+            _check_items(len(target) + count * max(len(new) - len(old), 0))
+    elif name in _PADDING and args and _is_int(args[0]):
+        _check_items(args[0])
+    return getattr(target, name)(*args)
+
+
+_PADDING = frozenset({"ljust", "rjust", "center", "zfill"})
+_GUARDED_METHODS = _PADDING | {"replace"}
+# Names no script can write (the check refuses names starting with "__"), bound in the
+# builtins: the rewritten code calls them.
+_GUARDS: dict[type[ast.operator], str] = {
+    ast.Mult: "__motcua_mul", ast.Add: "__motcua_add", ast.LShift: "__motcua_lshift",
+    ast.Pow: "__motcua_pow",
+}
+_GUARD_FUNCTIONS: dict[str, Callable[..., Any]] = {
+    "__motcua_mul": _mul, "__motcua_add": _add, "__motcua_lshift": _lshift,
+    "__motcua_pow": _pow, "__motcua_method": _method,
+}
+SAFE_BUILTINS.update(_GUARD_FUNCTIONS)
+
+
+class _Guarded(ast.NodeTransformer):
+    """Rewrite the operations that can allocate a lot at once into calls of the guards."""
+
+    def visit_BinOp(self, node: ast.BinOp) -> ast.AST:
+        self.generic_visit(node)
+        guard = _GUARDS.get(type(node.op))
+        if guard is None:
+            return node
+        return ast.copy_location(ast.Call(ast.Name(guard, ast.Load()),
+                                          [node.left, node.right], []), node)
+
+    def visit_AugAssign(self, node: ast.AugAssign) -> ast.AST:
+        self.generic_visit(node)
+        guard = _GUARDS.get(type(node.op))
+        if guard is None:
+            return node
+        # `x[i] *= n` evaluates `x[i]`'s parts twice once rewritten; scripts keep them simple.
+        load = _as_load(node.target)
+        value = ast.Call(ast.Name(guard, ast.Load()), [load, node.value], [])
+        return ast.copy_location(ast.Assign([node.target], value), node)
+
+    def visit_Call(self, node: ast.Call) -> ast.AST:
+        self.generic_visit(node)
+        func = node.func
+        if (isinstance(func, ast.Attribute) and func.attr in _GUARDED_METHODS
+                and not node.keywords):
+            return ast.copy_location(ast.Call(
+                ast.Name("__motcua_method", ast.Load()),
+                [func.value, ast.Constant(func.attr), *node.args], []), node)
+        return node
+
+
+def _as_load(target: ast.expr) -> ast.expr:
+    """The same target as an expression that reads it."""
+    return ast.parse(ast.unparse(target), mode="eval").body
+
+
 @lru_cache(maxsize=4096)
 def compile_checked(source: str, mode: str) -> CodeType:
     """The source checked and compiled (`mode` "eval" or "exec"); cached per source."""
@@ -109,6 +236,7 @@ def compile_checked(source: str, mode: str) -> CodeType:
         reason = _refusal(node)
         if reason is not None:
             raise ScriptRefused(f"{reason} (line {getattr(node, 'lineno', 1)})")
+    tree = ast.fix_missing_locations(_Guarded().visit(tree))
     return compile(tree, "<string>", mode)
 
 

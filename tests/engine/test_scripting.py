@@ -11,6 +11,7 @@ from engine.scripting import (
     RestrictedEnvironment,
     ScriptRefused,
     ScriptTimeout,
+    ScriptTooLarge,
     check_source,
     compile_checked,
 )
@@ -94,6 +95,42 @@ def test_a_script_writes_task_data_and_leaves_no_builtins_behind() -> None:
 def test_a_script_running_too_long_is_stopped(source: str) -> None:
     with pytest.raises(ScriptTimeout, match="too long"):
         FAST.execute(source, {})
+
+
+@pytest.mark.parametrize("source", [
+    "x = 'x' * 10 ** 10",
+    "x = 10 ** 10 * 'x'",
+    "x = [0] * 10 ** 9",
+    "x = b'ab' * 10 ** 8",
+    "x = 1 << 10 ** 9",
+    "x = 10 ** 100\ny = x ** 100\nz = y ** 100",
+    "x = 7\nfor i in range(40):\n    x = x * x",
+    "s = 'ab'\nfor i in range(40):\n    s += s",
+    "s = 'ab'\nfor i in range(40):\n    s *= 2",
+    "d = {'s': 'ab'}\nfor i in range(40):\n    d['s'] = d['s'] + d['s']",
+    "x = 'x'.ljust(10 ** 9)",
+    "x = '7'.zfill(10 ** 9)",
+    "x = ('x' * 1000).replace('x', 'y' * 10000)",
+])
+def test_a_script_building_a_huge_value_is_stopped_before_it_allocates(source: str) -> None:
+    with pytest.raises(ScriptTooLarge, match="at most"):
+        FAST.execute(source, {})
+
+
+def test_guarded_operations_keep_their_meaning() -> None:
+    data: dict[str, object] = {"n": 3, "name": "An", "items": [1, 2]}
+    FAST.execute("a = n * 2 + 1\nb = name * 2 + '!'\nc = items + [3]\nd = 2 ** 10\n"
+                 "e = 1 << 4\nf = name.ljust(4, '.')\ng = 'a-b-c'.replace('-', '/', 1)\n"
+                 "h = 1.5 * 2\nn += 1\nitems *= 2", data)
+    assert data == {"n": 4, "name": "An", "items": [1, 2, 1, 2], "a": 7, "b": "AnAn!",
+                    "c": [1, 2, 3], "d": 1024, "e": 16, "f": "An..", "g": "a/b-c", "h": 3.0}
+    assert FAST.evaluate("amount * 0.1 + fee > 10", {"amount": 100, "fee": 1}) is True
+
+
+def test_the_guards_cannot_be_called_or_replaced_by_a_script() -> None:
+    for source in ("__motcua_mul(2, 3)", "x = __motcua_mul"):
+        assert check_source(source) is not None
+    assert check_source("'x'.expandtabs(10 ** 9)") is not None
 
 
 def test_a_condition_running_too_long_is_stopped() -> None:
