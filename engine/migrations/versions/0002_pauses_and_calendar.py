@@ -46,7 +46,11 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    """Drop dossier_pause and calendar_override."""
+    """Drop dossier_pause and calendar_override.
+
+    Loses data: the dossiers' paused intervals (appointment dates already moved by them keep
+    their value) and the administrator's calendar overrides.
+    """
     op.drop_table("calendar_override")
     with op.batch_alter_table("dossier_pause", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_dossier_pause_dossier_id"))

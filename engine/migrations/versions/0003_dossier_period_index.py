@@ -24,6 +24,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    """Revert this migration."""
+    """Drop the report's covering index (an index only: no data is lost)."""
     with op.batch_alter_table("dossier", schema=None) as batch_op:
         batch_op.drop_index("ix_dossier_period")

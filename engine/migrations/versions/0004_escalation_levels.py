@@ -80,7 +80,11 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    """Back to escalations of steps only, one row per task and level."""
+    """Back to escalations of steps only, one row per task and level.
+
+    Loses data: every notification; the escalations of appointment dates (rows without a
+    task, deleted); the kind, ref and note of the escalations kept.
+    """
     with op.batch_alter_table("notification", schema=None) as batch_op:
         batch_op.drop_index("ix_notification_user_read")
     op.drop_table("notification")

@@ -80,7 +80,11 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    """Revert this migration."""
+    """Drop outbox and apology.
+
+    Loses data: the e-mails waiting to be sent (and the record of those sent) and every
+    apology letter, drafted or decided.
+    """
 
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_outbox_next_attempt_at"))

@@ -122,7 +122,14 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    """Revert this migration."""
+    """Drop attachments, comments, notices, ratings and escalation settings, and the dossier
+    columns this migration added.
+
+    Loses data: the attachment records (the files stay in the upload folder, unreferenced),
+    officers' comments, supplement and refusal notices, ratings, administrators' escalation
+    policies, and each dossier's birth date, online submission time, checklist of documents
+    received, return method, return address and postal tracking number.
+    """
 
     with op.batch_alter_table("dossier", schema=None) as batch_op:
         batch_op.drop_column("postal_tracking")

@@ -43,7 +43,10 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    """Revert this migration."""
+    """Drop procedure_draft and procedure_version.change_note.
+
+    Loses data: designers' unsaved drafts and the change notes of deployed versions.
+    """
 
     with op.batch_alter_table("procedure_version", schema=None) as batch_op:
         batch_op.drop_column("change_note")

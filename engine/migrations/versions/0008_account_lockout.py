@@ -29,7 +29,10 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    """Revert this migration."""
+    """Drop the lock-out columns.
+
+    Loses data: failed-login counts and current lock-outs (locked accounts are unlocked).
+    """
 
     with op.batch_alter_table("user_account", schema=None) as batch_op:
         batch_op.drop_column("locked_until")
