@@ -126,9 +126,11 @@ class Dossier(Base):
     """A dossier (hồ sơ): one application by one applicant under one procedure."""
 
     __tablename__ = "dossier"
-    # Covers the statistics report's aggregate: it reads the index, never the table.
+    # ix_dossier_period covers the statistics report's aggregate: it reads the index, never
+    # the table. ix_dossier_status_received finds the oldest open dossier of each status.
     __table_args__ = (Index("ix_dossier_period", "received_at", "resolved_at", "appointment_at",
-                            "procedure_id", "channel", "outcome"),)
+                            "procedure_id", "channel", "outcome"),
+                      Index("ix_dossier_status_received", "status", "received_at"))
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(60), unique=True)
     procedure_id: Mapped[int] = mapped_column(ForeignKey("procedure.id"), index=True)
@@ -140,7 +142,7 @@ class Dossier(Base):
     applicant_email: Mapped[str] = mapped_column(String(200), default="")
     applicant_address: Mapped[str] = mapped_column(String(500), default="")
     channel: Mapped[str] = mapped_column(String(20))
-    status: Mapped[int] = mapped_column(index=True)
+    status: Mapped[int]
     received_at: Mapped[datetime] = mapped_column(index=True)
     received_by: Mapped[str | None] = mapped_column(String(64))
     appointment_at: Mapped[datetime]
@@ -163,7 +165,17 @@ class Task(Base):
     """Projection of a user task; ready ones form the task lists, done ones the history."""
 
     __tablename__ = "task"
-    __table_args__ = (Index("ix_task_state_role", "state", "role"),)
+    # The task lists read these in their order (deadline first, NULLS LAST) and stop at the
+    # page: a role's waiting tasks, an officer's claimed ones (and the workload's counts);
+    # the trailing columns let the list's filters skip rows without reading the table.
+    __table_args__ = (Index("ix_task_state_role_due", "state", "role", "due_at", "created_at",
+                            "id", "department", "claimed_by"),
+                      Index("ix_task_claimed_state_due", "claimed_by", "state", "due_at",
+                            "created_at", "id", "role", "department"),
+                      # The oldest waiting step: where the dashboard's alerts begin.
+                      Index("ix_task_state_created", "state", "created_at"),
+                      # Is an alert's step waiting, and who claimed it: read from the index.
+                      Index("ix_task_state_id", "state", "id", "claimed_by"))
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     dossier_id: Mapped[int] = mapped_column(ForeignKey("dossier.id"), index=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"))
@@ -390,3 +402,4 @@ class ProcedureDraft(Base):
     base_version_id: Mapped[int | None] = mapped_column(ForeignKey("procedure_version.id"))
     updated_by: Mapped[str] = mapped_column(String(64))
     updated_at: Mapped[datetime]
+

@@ -7,7 +7,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from engine.errors import Conflict, Forbidden, NotFound
-from engine.services import supervision
+from engine.services import catalogue, supervision
 from web import current_core, now, translate
 from web.auth import current_officer, role_required
 from web.views import ROLE_LABELS, procedure_name, step_label, version_of
@@ -24,21 +24,26 @@ def _filters() -> supervision.Filters:
                                officer=args.get("officer") if "officer" in args else None)
 
 
+def _page() -> int:
+    page = request.args.get("page", "")
+    return int(page) if page.isdigit() and int(page) > 0 else 1
+
+
 @bp.get("/")
 @role_required(*SUPERVISORS)
 def index() -> ResponseReturnValue:
-    """Counts of near-due, overdue and escalated deadlines, and the alerts behind them."""
+    """Counts of near-due, overdue and escalated deadlines, and one page of the alerts."""
     core = current_core()
-    every = supervision.open_alerts(core)
     filters = _filters()
-    alerts = [a for a in every if filters.keep(a)]
-    roles = {a.task.role for a in alerts if a.task is not None}
+    page = supervision.alert_page(core, filters, _page())
+    roles = {a.task.role for a in page.alerts if a.task is not None}
     return render_template(
-        "supervise/index.html", alerts=alerts, counts=supervision.counts(every),
-        filters=filters, stages=supervision.STAGES,
+        "supervise/index.html", page=page, alerts=page.alerts,
+        counts=supervision.alert_counts(core), filters=filters, stages=supervision.STAGES,
         officers={role: supervision.officers_with_role(core, role) for role in roles},
         workload=supervision.workload(core, now()),
-        labels={"procedure": {a.procedure.code: procedure_name(a.procedure) for a in every},
+        labels={"procedure": {p.code: procedure_name(p)
+                              for p, _version in catalogue.list_procedures(core)},
                 "role": {role: str(label) for role, label in ROLE_LABELS.items()},
                 "officer": {}})
 

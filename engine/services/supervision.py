@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, case, exists, func, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from engine.bootstrap import Core
 from engine.errors import N_, Conflict, Forbidden, NotFound
@@ -14,7 +16,16 @@ from engine.models import Dossier, Escalation, Procedure, Task, User
 from engine.projections import event, write_events
 from workflows.statuses import DossierStatus, is_open
 
+_Query = Select[*tuple[Any, ...]]
+
 STAGES = ("near_due", "overdue", "escalated")
+PAGE_SIZE = 50
+OPEN_STATUSES = tuple(int(s) for s in DossierStatus if is_open(s))
+OFFICER_ROLES = ("reception", "specialist", "head", "leader", "clerk")
+# The officer who claimed an alert's step, and a higher level of the same deadline.
+_OFFICER = aliased(User, name="officer")
+_HIGHER = aliased(Escalation, name="higher")
+_ANY_TASK = aliased(Task, name="any_task")
 
 
 @dataclass(frozen=True)
@@ -35,55 +46,173 @@ class Alert:
 
 @dataclass(frozen=True)
 class Filters:
-    """What the supervisor narrowed the list to."""
+    """What the supervisor narrowed the list to; officer "" means nobody claimed the step."""
 
     stage: str | None = None
     procedure: str | None = None
     role: str | None = None
     officer: str | None = None
+    dossier_code: str | None = None
 
     def keep(self, alert: Alert) -> bool:
         """Whether `alert` passes these filters."""
         return ((not self.stage or alert.stage == self.stage)
                 and (not self.procedure or alert.procedure.code == self.procedure)
                 and (not self.role or alert.escalation.role == self.role)
-                and (not self.officer or (alert.officer or "") == self.officer))
+                and (self.officer is None or (alert.officer or "") == self.officer)
+                and (not self.dossier_code or alert.dossier.code == self.dossier_code))
 
 
-def open_alerts(core: Core, filters: Filters = Filters(), *, include_settled: bool = False
-                ) -> list[Alert]:
-    """Alerts of running deadlines, the most serious and oldest first."""
-    with core.uow() as uow:
-        officer = select(User.full_name).where(User.id == Task.claimed_by).scalar_subquery()
-        rows = uow.session.execute(
-            select(Escalation, Dossier, Procedure, Task, officer)
+@dataclass(frozen=True)
+class AlertPage:
+    """One page of the running alerts that pass the filters, and how many pass them."""
+
+    alerts: list[Alert]
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def has_next(self) -> bool:
+        """Whether a later page holds more alerts."""
+        return self.page * self.per_page < self.total
+
+
+def _stage() -> Any:
+    return case((Escalation.level >= 2, STAGES[2]), (Escalation.level == 1, STAGES[1]),
+                else_=STAGES[0])
+
+
+def _joined(query: _Query, ready_only: bool) -> _Query:
+    """Each alert with its dossier, procedure, step (only a waiting one if `ready_only`: an
+    index-only probe of ix_task_state_id) and the step's officer."""
+    step = Task.id == Escalation.task_id
+    return (query.select_from(Escalation)
             .join(Dossier, Dossier.id == Escalation.dossier_id)
             .join(Procedure, Procedure.id == Dossier.procedure_id)
-            .outerjoin(Task, Task.id == Escalation.task_id)
-            .order_by(Escalation.level.desc(), Escalation.raised_at)
-        ).all()
-    latest: dict[tuple[int, str], Alert] = {}
-    for escalation, dossier, procedure, task, name in rows:
-        key = (dossier.id, escalation.ref)
-        if key not in latest:  # rows come highest level first
-            latest[key] = Alert(escalation, dossier, procedure, task, name)
-    alerts = [a for a in latest.values() if include_settled or _running(a)]
-    return [a for a in alerts if filters.keep(a)]
+            .outerjoin(Task, (step & (Task.state == "ready")) if ready_only else step)
+            .outerjoin(_OFFICER, _OFFICER.id == Task.claimed_by))
 
 
-def _running(alert: Alert) -> bool:
-    if alert.escalation.acknowledged_at is not None:
-        return False
-    if alert.task is not None:
-        return alert.task.state == "ready"
-    return is_open(DossierStatus(alert.dossier.status))
+def _base(query: _Query, include_settled: bool, since: datetime | None) -> _Query:
+    """The latest alert of each deadline (no higher level of it exists), running unless
+    `include_settled`: not acknowledged, its step still waiting (its dossier still open
+    when it has no step). `since` bounds raised_at (see `_since`)."""
+    query = _joined(query, not include_settled).where(~exists().where(
+        _HIGHER.dossier_id == Escalation.dossier_id, _HIGHER.ref == Escalation.ref,
+        _HIGHER.level > Escalation.level))
+    if include_settled:
+        return query
+    if since is not None:
+        query = query.where(Escalation.raised_at >= since)
+    # Task is joined only when waiting; a step that exists but no longer waits settles it.
+    return query.where(Escalation.acknowledged_at.is_(None), or_(
+        Task.id.is_not(None), Dossier.status.in_(OPEN_STATUSES)
+        & ~exists().where(_ANY_TASK.id == Escalation.task_id)))
+
+
+def _filtered(query: _Query, filters: Filters) -> _Query:
+    if filters.stage in STAGES:
+        level = STAGES.index(filters.stage)
+        query = query.where(Escalation.level >= 2 if level == 2 else Escalation.level == level)
+    if filters.procedure:
+        query = query.where(Procedure.code == filters.procedure)
+    if filters.role:
+        query = query.where(Escalation.role == filters.role)
+    if filters.officer == "":
+        query = query.where(_OFFICER.id.is_(None))
+    elif filters.officer is not None:
+        query = query.where(_OFFICER.full_name == filters.officer)
+    if filters.dossier_code:
+        query = query.where(Dossier.code == filters.dossier_code)
+    return query
+
+
+def _since(session: Session) -> datetime | None:
+    """The oldest moment a running alert can have been raised at: the creation of the oldest
+    waiting step, or the receipt of the oldest open dossier, whichever is older.
+
+    Alerts are never closed when their step ends, so the table keeps every alert of every
+    closed dossier; this bound lets the dashboard's queries read only the alerts raised
+    since the oldest work still open (None: no open work). One round trip of one-row index
+    probes (ix_task_state_created, ix_dossier_status_received), each ordered like its index
+    so that no other index is walked instead.
+    """
+    probes = [select(Task.created_at).where(Task.state == "ready")
+              .order_by(Task.state, Task.created_at).limit(1)]
+    probes += [select(Dossier.received_at).where(Dossier.status == status)
+               .order_by(Dossier.status, Dossier.received_at).limit(1)
+               for status in OPEN_STATUSES]
+    row = session.execute(select(*(probe.scalar_subquery() for probe in probes))).one()
+    found = [moment for moment in row if moment is not None]
+    return min(found) if found else None
+
+
+def _rows(session: Session, query: _Query) -> list[Alert]:
+    return [Alert(escalation, dossier, procedure, task, name)
+            for escalation, dossier, procedure, task, name in session.execute(query)]
+
+
+def _ordered(query: _Query) -> _Query:
+    return query.order_by(Escalation.level.desc(), Escalation.raised_at, Escalation.id)
+
+
+def open_alerts(core: Core, filters: Filters = Filters(), *, include_settled: bool = False,
+                limit: int | None = None, offset: int = 0) -> list[Alert]:
+    """Alerts of running deadlines, the most serious and oldest first (`limit` of them)."""
+    columns = select(Escalation, Dossier, Procedure, Task, _OFFICER.full_name)
+    with core.uow() as uow:
+        since = None if include_settled else _since(uow.session)
+        query = _ordered(_filtered(_base(columns, include_settled, since), filters))
+        if limit is not None:
+            query = query.limit(limit).offset(offset)
+        return _rows(uow.session, query)
+
+
+def alert_page(core: Core, filters: Filters = Filters(), page: int = 1,
+               per_page: int = PAGE_SIZE) -> AlertPage:
+    """One page of the running alerts passing `filters`, with how many pass them."""
+    page, per_page = max(page, 1), max(1, min(per_page, 500))
+    columns = select(Escalation, Dossier, Procedure, Task, _OFFICER.full_name)
+    with core.uow() as uow:
+        since = _since(uow.session)
+        total = uow.session.scalar(_filtered(_base(select(func.count()), False, since),
+                                             filters)) or 0
+        # The page's ids first, then their rows: only the page's steps are read whole.
+        ids = list(uow.session.scalars(
+            _ordered(_filtered(_base(select(Escalation.id), False, since), filters))
+            .limit(per_page).offset((page - 1) * per_page)))
+        found = _rows(uow.session, _joined(columns, False).where(Escalation.id.in_(ids))) \
+            if ids else []
+    order = {escalation_id: n for n, escalation_id in enumerate(ids)}
+    return AlertPage(sorted(found, key=lambda a: order[a.escalation.id]), page, per_page,
+                     total)
+
+
+def alert_counts(core: Core) -> dict[str, dict[str, Counter[str]]]:
+    """Running alerts counted by stage, per procedure, per role and per officer, in SQL."""
+    table = _table()
+    with core.uow() as uow:
+        stage = _stage()
+        rows = uow.session.execute(_base(
+            select(Procedure.code, Escalation.role, _OFFICER.full_name, stage, func.count()),
+            False, _since(uow.session)).group_by(Procedure.code, Escalation.role,
+                                                  _OFFICER.full_name, stage)).all()
+    for code, role, officer, stage_name, count in rows:
+        table["procedure"][code][stage_name] += count
+        table["role"][role][stage_name] += count
+        table["officer"][officer or ""][stage_name] += count
+    return table
+
+
+def _table() -> dict[str, dict[str, Counter[str]]]:
+    return {"procedure": defaultdict(Counter), "role": defaultdict(Counter),
+            "officer": defaultdict(Counter)}
 
 
 def counts(alerts: list[Alert]) -> dict[str, dict[str, Counter[str]]]:
     """Alerts counted by stage, per procedure, per role and per officer."""
-    table: dict[str, dict[str, Counter[str]]] = {
-        "procedure": defaultdict(Counter), "role": defaultdict(Counter),
-        "officer": defaultdict(Counter)}
+    table = _table()
     for alert in alerts:
         table["procedure"][alert.procedure.code][alert.stage] += 1
         table["role"][alert.escalation.role][alert.stage] += 1
@@ -141,8 +270,8 @@ def workload(core: Core, now: datetime) -> list[tuple[str, str, int, int]]:
             select(User.full_name, User.roles, func.count(Task.id),
                    func.count(Task.id).filter(Task.due_at < now))
             .join(Task, (Task.claimed_by == User.id) & (Task.state == "ready"), isouter=True)
-            .where(User.active.is_(True), or_(*(User.roles.contains(r) for r in (
-                "reception", "specialist", "head", "leader", "clerk"))))
+            .where(User.active.is_(True), or_(*(User.roles.contains(r)
+                                                for r in OFFICER_ROLES)))
             .group_by(User.id, User.full_name, User.roles).order_by(User.full_name)
         ).all()
     return [(name, roles, waiting, late) for name, roles, waiting, late in rows]

@@ -1,0 +1,246 @@
+"""The task list's and the dashboard's queries read the indexes made for them (PostgreSQL).
+
+Each test seeds a few thousand rows in SQL (closed dossiers with their completed steps and
+settled alerts, open ones with waiting steps and running alerts), runs ANALYZE, runs the
+service as the page does while recording the SQL it sends, and asks PostgreSQL for the plan
+of each statement (EXPLAIN (FORMAT JSON)) with `SET LOCAL enable_seqscan = off` inside the
+EXPLAIN's own transaction: on a table this small a sequential scan would often be cheaper,
+so the setting proves that the index *can* serve the query — that the plan the big tables get
+(bench/tables.py measures it on 1,100,000 dossiers) is available — not that it is chosen here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, timedelta
+from functools import partial
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, event, select, text
+
+from engine.bootstrap import Core
+from engine.models import Base, User
+from engine.services import supervision, task_list
+from engine.services.task_list import TaskFilters
+from tests.conftest import MONDAY_9AM, make_core
+
+pytestmark = pytest.mark.postgres
+NOW = MONDAY_9AM
+WATCHED = {"dossier", "task", "event", "escalation"}
+TASK_INDEXES = {"ix_task_state_role_due", "ix_task_claimed_state_due", "ix_task_state_created"}
+
+# Closed dossiers (1..:closed) with three completed steps each and a settled alert on every
+# tenth; open ones after them with one waiting step each, spread over the roles, every other
+# one claimed, every fifth overdue with its alerts (warning and deadline).
+SEED = (
+    """INSERT INTO process_instance (id, procedure_version_id, state, serializer_version,
+        revision, status, task_count, depth, created_at, updated_at)
+    SELECT i, :version, '\\x00', '1', 1,
+        CASE WHEN i <= :closed THEN 'completed' ELSE 'running' END, 3, 3, :now, :now
+    FROM generate_series(1, :closed + :open) AS i""",
+    """INSERT INTO dossier (id, code, procedure_id, procedure_version_id, instance_id,
+        applicant_name, applicant_id_number, applicant_phone, applicant_email,
+        applicant_address, return_address, supplement_rounds, channel, status, received_at,
+        appointment_at, original_appointment_at, resolved_at, outcome)
+    SELECT i, 'D-' || i, :procedure, :version, i, 'Nguyen Van ' || i, lpad(i::text, 12, '0'),
+        '', '', '', '', 0, 'online', CASE WHEN i <= :closed THEN 10 ELSE 4 END,
+        :now - (:closed + :open - i) * interval '1 hour',
+        :now - (:closed + :open - i) * interval '1 hour' + interval '10 days',
+        :now - (:closed + :open - i) * interval '1 hour' + interval '10 days',
+        CASE WHEN i <= :closed THEN :now - (:closed + :open - i) * interval '1 hour'
+                                    + interval '5 days' END,
+        CASE WHEN i <= :closed THEN 'early' END
+    FROM generate_series(1, :closed + :open) AS i""",
+    """INSERT INTO task (id, dossier_id, instance_id, bpmn_id, name, role, state, claimed_by,
+        created_at, warn_at, due_at, completed_at)
+    SELECT 'done-' || i || '-' || k, i, i, 'step' || k, 'Step ' || k, 'specialist',
+        'completed', NULL, :now - (:closed + :open - i) * interval '1 hour',
+        NULL, :now - (:closed + :open - i) * interval '1 hour' + interval '2 days',
+        :now - (:closed + :open - i) * interval '1 hour' + interval '1 day'
+    FROM generate_series(1, :closed) AS i CROSS JOIN generate_series(1, 3) AS k""",
+    """INSERT INTO task (id, dossier_id, instance_id, bpmn_id, name, role, state, claimed_by,
+        created_at, warn_at, due_at)
+    SELECT 'ready-' || i, i, i, 'check', 'Check',
+        (ARRAY['reception', 'specialist', 'head', 'leader', 'clerk'])[1 + i % 5], 'ready',
+        CASE WHEN i % 2 = 0 THEN :specialist END, :now - interval '1 day',
+        :now + CASE WHEN i % 5 = 1 THEN interval '-2 days' ELSE interval '1 day' END
+             - interval '4 hours',
+        :now + CASE WHEN i % 5 = 1 THEN interval '-2 days' ELSE interval '1 day' END
+    FROM generate_series(:closed + 1, :closed + :open) AS i""",
+    """INSERT INTO escalation (dossier_id, kind, ref, task_id, level, role, due_at, raised_at)
+    SELECT i, 'step', 'done-' || i || '-1', 'done-' || i || '-1', 1, 'specialist',
+        :now - (:closed + :open - i) * interval '1 hour',
+        :now - (:closed + :open - i) * interval '1 hour'
+    FROM generate_series(10, :closed, 10) AS i""",
+    """INSERT INTO escalation (dossier_id, kind, ref, task_id, level, role, due_at, raised_at)
+    SELECT i, 'step', 'ready-' || i, 'ready-' || i, level,
+        (ARRAY['reception', 'specialist', 'head', 'leader', 'clerk'])[1 + i % 5],
+        :now - interval '2 days', :now - interval '2 days' + level * interval '1 hour'
+    FROM generate_series(:closed + 1, :closed + :open) AS i
+    CROSS JOIN (VALUES (0), (1)) AS l (level)
+    WHERE i % 5 = 1""",
+    """INSERT INTO event (dossier_id, at, actor, kind, data)
+    SELECT i, :now - (:closed + :open - i) * interval '1 hour', 'reception', 'received', '{}'
+    FROM generate_series(1, :closed + :open) AS i""",
+)
+
+
+@pytest.fixture
+def pg_core(pg_engine: Engine) -> Core:
+    """The core on the PostgreSQL test database, emptied first."""
+    names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    with pg_engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    return make_core(pg_engine)
+
+
+def seed(core: Core, closed: int = 3000, open_: int = 1000) -> None:
+    """The rows above, then ANALYZE."""
+    with core.db.begin() as conn:
+        procedure, version = conn.execute(text(
+            "SELECT id, latest_version_id FROM procedure ORDER BY id LIMIT 1")).one()
+        specialist = conn.scalar(select(User.id).where(User.username == "specialist"))
+        params = {"closed": closed, "open": open_,
+                  "now": NOW.astimezone(UTC).replace(tzinfo=None),  # stored as naive UTC
+                  "procedure": procedure, "version": version, "specialist": specialist}
+        for sql in SEED:
+            conn.execute(text(sql), params)
+        conn.execute(text("SELECT setval(pg_get_serial_sequence('dossier', 'id'), "
+                          ":n)"), {"n": closed + open_})
+    with core.db.connect() as conn:
+        conn.execution_options(isolation_level="AUTOCOMMIT").execute(
+            text("ANALYZE dossier, task, escalation, event, process_instance"))
+
+
+@contextmanager
+def recorded(engine: Engine) -> Iterator[list[tuple[str, Any]]]:
+    """The SELECT statements sent while the block runs, with their parameters."""
+    statements: list[tuple[str, Any]] = []
+
+    def record(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any,
+               executemany: bool) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            statements.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def plans(engine: Engine, call: Callable[[], object]) -> list[dict[str, Any]]:
+    """The plan of each SELECT `call` sends, sequential scans discouraged (see above)."""
+    with recorded(engine) as statements:
+        call()
+    found = []
+    with engine.connect() as conn:
+        for statement, parameters in statements:
+            with conn.begin():
+                conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+                [[plan]] = conn.exec_driver_sql(f"EXPLAIN (FORMAT JSON) {statement}",
+                                                parameters).all()
+            found.append(plan[0]["Plan"])
+    return found
+
+
+def nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Every node of a plan tree."""
+    yield plan
+    for child in plan.get("Plans", []):
+        yield from nodes(child)
+
+
+def seq_scans(plan: dict[str, Any]) -> set[str]:
+    """The watched tables the plan reads whole."""
+    return {n["Relation Name"] for n in nodes(plan)
+            if n["Node Type"] == "Seq Scan" and n.get("Relation Name") in WATCHED}
+
+
+def indexes(plan: dict[str, Any]) -> set[str]:
+    """The indexes the plan reads."""
+    return {n["Index Name"] for n in nodes(plan) if "Index Name" in n}
+
+
+def ordered_by_index(plan: dict[str, Any], index: str) -> bool:
+    """The plan reads `index` in its order (an index scan, not a bitmap) and sorts nothing."""
+    found = [n for n in nodes(plan) if n.get("Index Name") == index]
+    return bool(found) and all(n["Node Type"] in ("Index Scan", "Index Only Scan")
+                               for n in found) and not any(
+        n["Node Type"] in ("Sort", "Incremental Sort") for n in nodes(plan))
+
+
+def user(core: Core, username: str) -> User:
+    """A user of the seeded core."""
+    with core.uow() as uow:
+        return uow.session.scalars(select(User).where(User.username == username)).one()
+
+
+def test_the_group_task_list_reads_the_role_index_in_deadline_order(pg_core: Core) -> None:
+    seed(pg_core)
+    specialist = user(pg_core, "specialist")
+    for page in (1, 5):
+        ids, rows = plans(pg_core.db, partial(
+            task_list.task_page, pg_core, specialist,
+            TaskFilters(view="group", page=page, per_page=20), NOW))
+        assert seq_scans(ids) == seq_scans(rows) == set()
+        assert ordered_by_index(ids, "ix_task_state_role_due"), ids
+        assert "task_pkey" in indexes(rows)  # then the page's rows, by their ids
+
+
+def test_the_task_lists_filters_keep_to_the_indexes(pg_core: Core) -> None:
+    seed(pg_core)
+    specialist = user(pg_core, "specialist")
+    for filters in (TaskFilters(view="available"), TaskFilters(urgency="overdue"),
+                    TaskFilters(status=4), TaskFilters(procedure="judicial_record_certificate")):
+        ids, *rows = plans(pg_core.db, partial(task_list.task_page, pg_core, specialist,
+                                               filters, NOW))
+        assert all(seq_scans(plan) == set() for plan in [ids, *rows]), filters
+        if not filters.procedure:  # a rare procedure may rather be found from its dossiers
+            assert indexes(ids) & TASK_INDEXES, filters
+
+
+def test_by_date_received_the_list_walks_only_the_running_dossiers(pg_core: Core) -> None:
+    seed(pg_core)
+    specialist = user(pg_core, "specialist")
+    bound, ids, rows = plans(pg_core.db, lambda: task_list.task_page(
+        pg_core, specialist, TaskFilters(sort="received"), NOW))
+    assert seq_scans(bound) == set() and "ix_dossier_status_received" in indexes(bound)
+    assert seq_scans(ids) == seq_scans(rows) == set()
+    walked = [n for n in nodes(ids) if n.get("Index Name") == "ix_dossier_received_at"]
+    assert all(">=" in n.get("Index Cond", "") for n in walked), walked
+
+
+def test_my_tasks_read_the_claimed_index_in_deadline_order(pg_core: Core) -> None:
+    seed(pg_core)
+    specialist = user(pg_core, "specialist")
+    ids, rows = plans(pg_core.db, lambda: task_list.task_page(
+        pg_core, specialist, TaskFilters(view="mine", per_page=5), NOW))
+    assert seq_scans(ids) == seq_scans(rows) == set()
+    assert ordered_by_index(ids, "ix_task_claimed_state_due"), ids
+
+
+def test_the_dashboard_reads_only_the_alerts_raised_since_the_oldest_open_work(
+        pg_core: Core) -> None:
+    seed(pg_core)
+    calls: list[Callable[[], object]] = [
+        lambda: supervision.alert_page(pg_core),
+        lambda: supervision.alert_page(pg_core, supervision.Filters(stage="overdue")),
+        lambda: supervision.alert_counts(pg_core)]
+    for call in calls:
+        found = plans(pg_core.db, call)
+        assert all(seq_scans(plan) == set() for plan in found)
+        bounds = [p for p in found if {"ix_task_state_created",
+                                       "ix_dossier_status_received"} <= indexes(p)]
+        assert bounds, "the bound on raised_at is found by one-row index probes"
+        alerts = [p for p in found if "ix_escalation_raised_at" in indexes(p)]
+        assert alerts, "the alerts are read from raised_at's index, from the bound on"
+
+
+def test_the_workload_counts_claimed_tasks_from_the_index(pg_core: Core) -> None:
+    seed(pg_core)
+    [plan] = plans(pg_core.db, lambda: supervision.workload(pg_core, NOW + timedelta(hours=1)))
+    assert seq_scans(plan) == set()
+    assert "ix_task_claimed_state_due" in indexes(plan)
