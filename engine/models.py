@@ -403,3 +403,13 @@ class ProcedureDraft(Base):
     updated_by: Mapped[str] = mapped_column(String(64))
     updated_at: Mapped[datetime]
 
+
+class AuditSeal(Base):
+    """A link of the audit trail's hash chain: one per event, in the order sealed (engine.audit)."""
+
+    __tablename__ = "audit_seal"
+    seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    event_id: Mapped[int] = mapped_column(ForeignKey("event.id"), unique=True)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+    sealed_at: Mapped[datetime]

@@ -1,5 +1,5 @@
-"""APScheduler 3 jobs: the due-item pass and the outbox pass, in their own process or inside
-the dev server.
+"""APScheduler 3 jobs: the due-item pass, the outbox pass and the audit pass (engine.audit),
+in their own process or inside the dev server.
 
 Any number of scheduler processes may run against one PostgreSQL: each pass leases a batch
 of due items (SKIP LOCKED), so two processes never take the same item, and handles each in
@@ -20,6 +20,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
+from engine import audit
 from engine.bootstrap import Core
 from engine.services.escalations import PassResult, claim_due_items, handle_due_items
 from engine.services.outbox import SendResult, send_due
@@ -73,10 +74,18 @@ def outbox_pass(core: Core, clock: Callable[[], datetime] = _wall_clock,
     return result
 
 
+def audit_pass(core: Core, clock: Callable[[], datetime] = _wall_clock) -> int:
+    """Seal the events written since the last pass into the audit trail's hash chain."""
+    sealed = audit.seal(core, clock())
+    if sealed:
+        log.info("audit pass: %d events sealed", sealed)
+    return sealed
+
+
 def make_scheduler(core: Core, *, blocking: bool, interval_seconds: float = 10,
                    batch: int = DEFAULT_BATCH,
                    outbox_interval_seconds: float = 10) -> BaseScheduler:
-    """A scheduler running the due pass (`batch` items a pass) and the outbox pass."""
+    """A scheduler running the due pass (`batch` items a pass), the outbox and audit passes."""
     scheduler: BaseScheduler = (BlockingScheduler(timezone=UTC) if blocking
                                 else BackgroundScheduler(timezone=UTC, daemon=True))
     scheduler.add_job(due_pass, "interval", args=[core], kwargs={"batch": batch},
@@ -84,6 +93,9 @@ def make_scheduler(core: Core, *, blocking: bool, interval_seconds: float = 10,
                       coalesce=True, next_run_time=datetime.now(UTC))
     scheduler.add_job(outbox_pass, "interval", args=[core], seconds=outbox_interval_seconds,
                       id="outbox_pass", max_instances=1, coalesce=True,
+                      next_run_time=datetime.now(UTC))
+    scheduler.add_job(audit_pass, "interval", args=[core], seconds=interval_seconds,
+                      id="audit_pass", max_instances=1, coalesce=True,
                       next_run_time=datetime.now(UTC))
     return scheduler
 
