@@ -7,7 +7,7 @@ VENDOR := web/static/vendor
 DEMO_DB := instance/motcua.sqlite3
 export DATABASE_URL ?= sqlite:///$(CURDIR)/$(DEMO_DB)
 
-.PHONY: setup run test lint translations clean
+.PHONY: setup run serve test lint translations clean
 
 setup: $(STAMP) $(VENDOR)/.installed translations
 
@@ -37,6 +37,16 @@ run: setup
 	$(BIN)/motcua demo
 	@echo "MotCua demo on http://127.0.0.1:5000 — log in as reception, specialist, head, leader, supervisor (password: demo)"
 	$(BIN)/motcua serve --host 127.0.0.1 --port 5000
+
+# Production: gunicorn workers (MOTCUA_WORKERS, default 2 × cores + 1) on MOTCUA_BIND
+# (default 127.0.0.1:8000) and MOTCUA_SCHEDULERS scheduler processes (default 1), against the
+# PostgreSQL database DATABASE_URL, which must be given (the demo's SQLite default is not used).
+serve: setup
+	@if [ "$(origin DATABASE_URL)" = "file" ]; then \
+	  echo "make serve: set DATABASE_URL to the production database, e.g." \
+	       "DATABASE_URL=postgresql+psycopg://motcua@db.example/motcua make serve" >&2; exit 2; fi
+	$(BIN)/motcua init-db
+	$(BIN)/motcua serve-production
 
 test: setup
 	$(BIN)/pytest -q

@@ -32,6 +32,10 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+# Seconds a new PostgreSQL connection may take before the request answers 503.
+CONNECT_TIMEOUT_SECONDS = 5
+
+
 def is_sqlite(url: str) -> bool:
     """Tell whether a database URL names SQLite."""
     return url.startswith("sqlite")
@@ -64,7 +68,13 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
+    # A connection that died while the database was away is found and replaced before use,
+    # so a worker recovers by itself once the database is back.
     kwargs.setdefault("pool_pre_ping", True)
+    # An unreachable server (packets dropped) fails fast rather than hanging every request.
+    connect_args = dict(kwargs.get("connect_args") or {})
+    connect_args.setdefault("connect_timeout", CONNECT_TIMEOUT_SECONDS)
+    kwargs["connect_args"] = connect_args
     return create_engine(url, **kwargs)
 
 

@@ -15,6 +15,7 @@ from flask_wtf.csrf import CSRFProtect
 
 from engine.bootstrap import Core, Settings, bootstrap
 from engine.errors import ServiceError
+from web import input_limits
 
 babel = Babel()
 csrf = CSRFProtect()
@@ -40,6 +41,7 @@ def _wall_clock() -> datetime:
 def create_app(test_config: Mapping[str, Any] | None = None, core: Core | None = None) -> Flask:
     """Build the web application; tests pass a config and, optionally, a ready core."""
     app = Flask(__name__, instance_relative_config=True)
+    input_limits.init_app(app)
     instance = Path(app.instance_path)
     app.config.from_mapping(
         SECRET_KEY=os.environ.get("MOTCUA_SECRET_KEY") or _instance_secret(instance),
@@ -50,6 +52,11 @@ def create_app(test_config: Mapping[str, Any] | None = None, core: Core | None =
         BABEL_TRANSLATION_DIRECTORIES=str(Path(__file__).parent / "translations"),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        # Behind a TLS-terminating proxy: the session cookie only ever travels over HTTPS.
+        SESSION_COOKIE_SECURE=os.environ.get("MOTCUA_SESSION_COOKIE_SECURE", "").lower()
+        in {"1", "true", "yes", "on"},
+        # Prometheus may scrape /metrics from elsewhere with this bearer token (web/metrics.py).
+        METRICS_TOKEN=os.environ.get("MOTCUA_METRICS_TOKEN", ""),
         CLOCK=_wall_clock,
         CATALOGUE=str(Path(__file__).resolve().parent.parent / "bpmn"),
     )
@@ -74,16 +81,24 @@ def create_app(test_config: Mapping[str, Any] | None = None, core: Core | None =
         design,
         design_versions,
         headers,
+        health,
         incidents,
         limits,
+        metrics,
         policies,
         portal,
         reception,
         reports,
+        request_log,
         supervise,
         tasks,
+        users,
         views,
     )
+
+    request_log.init_app(app)
+    metrics.init_app(app)
+    health.init_app(app)
 
     auth.init_app(app)
     limits.init_app(app)
@@ -95,6 +110,7 @@ def create_app(test_config: Mapping[str, Any] | None = None, core: Core | None =
     app.register_blueprint(policies.bp)
     app.register_blueprint(supervise.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(users.bp)
     app.register_blueprint(apologies.bp)
     app.register_blueprint(design.bp)
     app.register_blueprint(design_versions.bp)

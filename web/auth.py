@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+import hashlib
+import hmac
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
@@ -32,8 +34,12 @@ class Officer(UserMixin):
         self.user = user
 
     def get_id(self) -> str:
-        """The id Flask-Login keeps in the session."""
-        return str(self.user.id)
+        """What Flask-Login keeps in the session: the id and the password's fingerprint.
+
+        A new password (changed by the user or reset by an administrator) ends every session
+        opened with the old one.
+        """
+        return f"{self.user.id}:{password_fingerprint(self.user)}"
 
     @property
     def roles(self) -> frozenset[str]:
@@ -49,10 +55,20 @@ def init_app(app: Flask) -> None:
     login_manager.login_message_category = "warning"
 
 
+def password_fingerprint(user: User) -> str:
+    """A short digest of the user's password hash (not enough to guess anything from)."""
+    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
+
+
 @login_manager.user_loader
-def _load(user_id: str) -> Officer | None:
+def _load(session_id: str) -> Officer | None:
+    user_id, _sep, fingerprint = session_id.partition(":")
+    if not user_id.isdigit():
+        return None
     user = accounts.get_user(current_core(), int(user_id))
-    return Officer(user) if user else None
+    if user is None or not hmac.compare_digest(fingerprint, password_fingerprint(user)):
+        return None
+    return Officer(user)
 
 
 def current_officer() -> User:

@@ -17,6 +17,7 @@ from engine import demo, migrate
 from engine.bootstrap import Core, Settings, bootstrap
 from engine.scheduler import (
     DEFAULT_BATCH,
+    audit_pass,
     configure_logging,
     due_pass,
     make_scheduler,
@@ -24,11 +25,18 @@ from engine.scheduler import (
 )
 from engine.services import catalogue
 from web import create_app, current_core
+from web.cli_audit import seal_audit, verify_audit
+from web.production import serve_production
 
 
 @click.group(cls=FlaskGroup, create_app=create_app, add_default_commands=True)
 def main() -> None:
     """MotCua: electronic one-stop shop for public agencies."""
+
+
+main.add_command(serve_production)
+main.add_command(verify_audit)
+main.add_command(seal_audit)
 
 
 @main.command("init-db")
@@ -79,6 +87,7 @@ def scheduler(interval: float, batch: int, lease: int | None, once: bool) -> Non
     if once:
         due_pass(core, batch=batch)
         outbox_pass(core)
+        audit_pass(core)
         return
     make_scheduler(core, blocking=True, interval_seconds=interval, batch=batch).start()
 
@@ -133,3 +142,6 @@ def _with_smtp_from_environment(core: Core) -> Core:
     if settings == core.settings:
         return core
     return bootstrap(settings, db=core.db)
+
+
+from web import cli_users  # noqa: E402,F401 - registers create-user and unlock-user

@@ -1,0 +1,104 @@
+"""`motcua serve-production`: gunicorn's workers and the scheduler processes, run together.
+
+Each host of a deployment runs this (or gunicorn and `motcua scheduler` under its own
+service manager) against one PostgreSQL. Ctrl-C or SIGTERM stops every process; if one of
+them dies, the others are stopped too and the command fails, so that the service manager
+restarts the whole set.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import click
+
+GUNICORN_CONFIG = Path(__file__).resolve().parent.parent / "deploy" / "gunicorn.conf.py"
+# Seconds each process has to finish its work after SIGTERM (gunicorn's graceful_timeout).
+STOP_SECONDS = 25
+_STOPPING = {signal.SIGINT, signal.SIGTERM}
+
+
+def database_problem(environ: Mapping[str, str]) -> tuple[str, bool] | None:
+    """What is wrong with DATABASE_URL for production, and whether it is fatal; None if fine."""
+    url = environ.get("DATABASE_URL", "")
+    if not url:
+        return ("DATABASE_URL is not set: production needs a PostgreSQL database, e.g. "
+                "DATABASE_URL=postgresql+psycopg://motcua@db.example/motcua", True)
+    if not url.startswith("postgresql"):
+        return ("DATABASE_URL is not PostgreSQL: SQLite serves one host only and its writers "
+                "wait for each other; use postgresql+psycopg://… in production", False)
+    return None
+
+
+def commands(schedulers: int) -> list[list[str]]:
+    """gunicorn with deploy/gunicorn.conf.py, then `schedulers` scheduler processes."""
+    motcua = [sys.executable, "-c", "from web.cli import main; main()"]
+    return ([[sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONFIG)]]
+            + [[*motcua, "scheduler"] for _ in range(schedulers)])
+
+
+def supervise(argvs: Sequence[Sequence[str]], env: Mapping[str, str] | None = None,
+              stop_seconds: float = STOP_SECONDS) -> int:
+    """Run every command until a signal stops us (0) or one of them exits (1)."""
+    processes: list[subprocess.Popen[bytes]] = []
+    # Signals are waited for, not handled: nothing runs between two checks of the children.
+    # (They are blocked only once the children run: a blocked mask is inherited.)
+    old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, set())
+    try:
+        for argv in argvs:
+            processes.append(subprocess.Popen(list(argv), env=env))
+        signal.pthread_sigmask(signal.SIG_BLOCK, {*_STOPPING, signal.SIGCHLD})
+        while True:
+            ended = [(argv, p) for argv, p in zip(argvs, processes, strict=True)
+                     if p.poll() is not None]
+            if ended:
+                argv, process = ended[0]
+                click.echo(f"motcua: {' '.join(argv)} exited with code {process.returncode}; "
+                           "stopping the others", err=True)
+                return 1
+            if signal.sigwait({*_STOPPING, signal.SIGCHLD}) in _STOPPING:
+                return 0
+    finally:
+        _stop(processes, stop_seconds)
+        signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
+
+
+def _stop(processes: Sequence[subprocess.Popen[bytes]], stop_seconds: float) -> None:
+    for process in processes:
+        if process.poll() is None:
+            process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout=stop_seconds)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@click.command("serve-production")
+@click.option("--schedulers", type=click.IntRange(min=0), envvar="MOTCUA_SCHEDULERS",
+              default=1, show_default=True, help="scheduler processes beside the web workers "
+              "(MOTCUA_SCHEDULERS)")
+@click.option("--workers", type=click.IntRange(min=1), envvar="MOTCUA_WORKERS",
+              help="gunicorn workers (MOTCUA_WORKERS or WEB_CONCURRENCY; default 2 × cores + 1)")
+@click.option("--bind", envvar="MOTCUA_BIND", help="address:port gunicorn listens on "
+              "(MOTCUA_BIND; default 127.0.0.1:8000)")
+def serve_production(schedulers: int, workers: int | None, bind: str | None) -> None:
+    """Serve MotCua in production: gunicorn's workers and the scheduler processes."""
+    problem = database_problem(os.environ)
+    if problem is not None:
+        message, fatal = problem
+        if fatal:
+            raise click.UsageError(message)
+        click.echo(f"warning: {message}", err=True)
+    env = dict(os.environ)
+    if workers is not None:
+        env["MOTCUA_WORKERS"] = str(workers)
+    if bind:
+        env["MOTCUA_BIND"] = bind
+    sys.exit(supervise(commands(schedulers), env))
