@@ -24,6 +24,7 @@ from engine.services import accounts, catalogue, dossiers, supervision, tasks
 from engine.services.tracking import tracking_sheet
 from web import current_core, lang, now, translate
 from web.auth import OFFICER_ROLES
+from web.input_limits import LARGEST_ID
 from web.limits import LOGIN, limiter
 from web.openapi import openapi_document
 from workflows.procedure import procedure_from_dict
@@ -172,9 +173,10 @@ def _dossier_json(detail: dossiers.DossierDetail) -> dict[str, Any]:
 
 
 @bp.get("/dossiers/<code>")
-@token_required("reception", "specialist", "head", "leader", "supervisor")
+@token_required("reception", "specialist", "head", "leader", "clerk", "supervisor")
 def dossier(code: str) -> ResponseReturnValue:
-    """A dossier with its open tasks and history."""
+    """A dossier with its open tasks and history (within the officer's departments)."""
+    dossiers.check_scope(current_core(), _user(), code)
     return jsonify(_dossier_json(dossiers.get_dossier(current_core(), code)))
 
 
@@ -182,6 +184,7 @@ def dossier(code: str) -> ResponseReturnValue:
 @token_required("reception", "specialist", "head", "leader", "clerk", "supervisor")
 def dossier_tracking(code: str) -> ResponseReturnValue:
     """The dossier's tracking sheet: every hand-off with its deadline and result."""
+    dossiers.check_scope(current_core(), _user(), code)
     sheet = tracking_sheet(current_core(), code, now())
     d = sheet.dossier
     return jsonify({
@@ -228,6 +231,10 @@ def complete(task_id: str) -> ResponseReturnValue:
     return jsonify(_dossier_json(dossiers.get_dossier(current_core(), result.dossier_code)))
 
 
+# The most alerts one call returns; `offset` pages through the rest.
+ALERTS_PER_CALL = 500
+
+
 @bp.get("/escalations")
 @token_required("supervisor", "head", "leader")
 def escalation_list() -> ResponseReturnValue:
@@ -236,8 +243,11 @@ def escalation_list() -> ResponseReturnValue:
     args = request.args
     filters = supervision.Filters(stage=args.get("stage"), procedure=args.get("procedure"),
                                   role=args.get("role"), officer=args.get("officer"))
+    limit = min(max(args.get("limit", ALERTS_PER_CALL, type=int) or 1, 1), ALERTS_PER_CALL)
+    offset = min(max(args.get("offset", 0, type=int) or 0, 0), LARGEST_ID)
     alerts = supervision.open_alerts(current_core(), filters,
-                                     include_settled=args.get("all") == "1")
+                                     include_settled=args.get("all") == "1",
+                                     limit=limit, offset=offset)
     return jsonify({"escalations": [
         {"id": a.escalation.id, "kind": a.escalation.kind, "level": a.escalation.level,
          "stage": a.stage, "dossier_code": a.dossier.code, "procedure": a.procedure.code,
@@ -253,7 +263,7 @@ def escalation_list() -> ResponseReturnValue:
 @token_required("supervisor", "head", "leader")
 def acknowledge(escalation_id: int) -> ResponseReturnValue:
     """Acknowledge an alert with {"note": "..."}."""
-    body = request.get_json(silent=True) or {}
+    body = _json_body() if request.get_data() else {}
     supervision.acknowledge(current_core(), _user(), escalation_id,
                             str(body.get("note", "")), now())
     return jsonify({"id": escalation_id, "acknowledged": True})
@@ -280,6 +290,7 @@ from web import (  # noqa: E402,F401
     api_policies,
     api_portal,
     api_reception,
+    api_users,
     api_versions,
     api_work,
 )

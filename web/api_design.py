@@ -13,7 +13,7 @@ from engine.services import design, design_list
 from engine.services.design import ProblemsFound
 from web import current_core, now, translate
 from web.api import _json_body, _user, bp, token_required
-from web.design import DESIGNERS, problems_body
+from web.design import DESIGNERS, PUBLISHERS, problems_body
 from web.openapi import operation, register
 
 _DRAFT = {"type": "object", "properties": {
@@ -76,10 +76,12 @@ def design_validate(code: str) -> ResponseReturnValue:
 
 
 @bp.post("/design/<code>/deploy")
-@token_required(*DESIGNERS)
+@token_required(*PUBLISHERS)
 def design_deploy(code: str) -> ResponseReturnValue:
     """Deploy the draft as a new version; 422 with the problems while errors remain."""
     body = request.get_json(silent=True) or {}
+    if not isinstance(body, dict):  # the body is optional, but an object when sent
+        raise InvalidInput(N_("Send a JSON object with Content-Type: application/json."), {})
     try:
         version = design.deploy_draft(current_core(), code, str(body.get("change_note", "")),
                                       _user().username, now())

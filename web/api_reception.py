@@ -133,6 +133,7 @@ def intake_refusal() -> ResponseReturnValue:
 @token_required(*STAFF)
 def receipt_slip(code: str) -> ResponseReturnValue:
     """The receipt and appointment slip (form 01) of a received dossier."""
+    dossiers.check_scope(current_core(), _user(), code)
     return pdf_response(papers.receipt_slip(current_core(), code), f"giay-tiep-nhan-{code}.pdf")
 
 
@@ -140,6 +141,7 @@ def receipt_slip(code: str) -> ResponseReturnValue:
 @token_required(*STAFF)
 def notice_pdf(code: str, notice_id: int) -> ResponseReturnValue:
     """A supplement request (form 02) or refusal (form 03) of the dossier."""
+    dossiers.check_scope(current_core(), _user(), code)
     return pdf_response(papers.notice_pdf(current_core(), code, notice_id),
                 f"phieu-{notice_id}-{code}.pdf")
 
@@ -148,6 +150,7 @@ def notice_pdf(code: str, notice_id: int) -> ResponseReturnValue:
 @token_required(*STAFF)
 def notice_list(code: str) -> ResponseReturnValue:
     """The dossier's supplement requests and refusals, oldest first."""
+    dossiers.check_scope(current_core(), _user(), code)
     detail = dossiers.get_dossier(current_core(), code)
     return jsonify({"notices": [_notice_json(code, n) for n in detail.notices]})
 

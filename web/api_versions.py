@@ -13,15 +13,19 @@ from engine.errors import N_, InvalidInput
 from engine.services import migration, test_run, versions
 from web import current_core, lang, now
 from web.api import _json_body, _user, bp, token_required
+from web.design import PUBLISHERS
 from web.design_versions import import_upload
 from web.openapi import operation, register
 
 DESIGNERS = ("designer", "admin")
 
 
+LARGEST_VERSION = 2**31 - 1  # PostgreSQL's INTEGER: a larger number would fail in the query
+
+
 def _number(name: str) -> int:
     value = request.args.get(name, "")
-    if not value.isdigit():
+    if not value.isdigit() or int(value) > LARGEST_VERSION:
         raise InvalidInput(N_("Give the version number in '%(name)s'."), {name: "integer"})
     return int(value)
 
@@ -75,6 +79,8 @@ def _run_json(run: test_run.TestRun) -> dict[str, Any]:
 def test_run_start(code: str) -> ResponseReturnValue:
     """Start a test run of the draft (source 'draft') or of a version (its number)."""
     body = request.get_json(silent=True) or {}
+    if not isinstance(body, dict):  # the body is optional, but an object when sent
+        raise InvalidInput(N_("Send a JSON object with Content-Type: application/json."), {})
     source = str(body.get("source", "draft"))
     if source == "draft":
         package, source = versions.current_package(current_core(), code)
@@ -122,12 +128,13 @@ def migration_preview(code: str) -> ResponseReturnValue:
 
 
 @bp.post("/procedures/<code>/migration")
-@token_required(*DESIGNERS)
+@token_required(*PUBLISHERS)
 def migration_run(code: str) -> ResponseReturnValue:
     """Move dossiers to version `to`; 409 when one changed since its previewed revision."""
     body = _json_body()
     target, chosen = body.get("to"), body.get("dossiers")
-    if not isinstance(target, int) or not isinstance(chosen, list) or not all(
+    if not isinstance(target, int) or not 0 < target <= LARGEST_VERSION or not isinstance(
+            chosen, list) or not all(
             isinstance(d, dict) and isinstance(d.get("code"), str) for d in chosen):
         raise InvalidInput(N_("Send {\"to\": <version>, \"dossiers\": [{\"code\": …, "
                               "\"revision\": …}]}."), {"dossiers": "list"})

@@ -9,9 +9,9 @@ from flask.typing import ResponseReturnValue
 
 from engine.errors import N_, InvalidInput
 from engine.models import Attachment
-from engine.services import comments, task_files, task_list
+from engine.services import comments, dossiers, task_files, task_list
 from engine.services.attachments import open_attachment
-from engine.services.tasks import get_task
+from engine.services.tasks import get_task, version_forms
 from web import current_core, lang, now
 from web.api import _iso, _json_body, _task_json, _user, bp, token_required, uploaded_file
 from web.auth import OFFICER_ROLES
@@ -20,13 +20,17 @@ from web.openapi import operation, ref, register
 STAFF = (*OFFICER_ROLES, "supervisor")
 
 
+# Beyond these a number names no page or status: refused, not passed on to the database.
+_MAXIMA = {"status": 10, "page": 1_000_000, "per_page": 10_000}
+
+
 def _int(name: str, default: int | None) -> int | None:
     value = request.args.get(name, "")
     if not value:
         return default
-    if not value.isdigit():
+    if not value.isdigit() or len(value) > 9 or int(value) > _MAXIMA.get(name, 10**9):
         raise InvalidInput(N_("The query has errors: correct the parameters marked."),
-                           {name: "integer"})
+                           {name: f"integer, at most {_MAXIMA.get(name, 10**9)}"})
     return int(value)
 
 
@@ -49,9 +53,11 @@ def task_list_json() -> ResponseReturnValue:
         status=_int("status", None), sort=_choice("sort", task_list.SORTS, "deadline") or "",
         search=request.args.get("q", "").strip()[:100], page=_int("page", 1) or 1,
         per_page=min(_int("per_page", task_list.PAGE_SIZE) or 1, 200))
-    page = task_list.task_page(current_core(), _user(), filters, now(), with_forms=True)
+    page = task_list.task_page(current_core(), _user(), filters, now())
+    forms = version_forms(current_core(), (r.dossier.procedure_version_id for r in page.rows))
     return jsonify({"tasks": [
-        {**_task_json(r.task, r.dossier.code, r.form), "urgency": r.urgency,
+        {**_task_json(r.task, r.dossier.code, forms[r.dossier.procedure_version_id].get(
+            r.task.form_key) if r.task.form_key else None), "urgency": r.urgency,
          "claimed_by_name": r.claimed_by_name, "applicant_name": r.dossier.applicant_name,
          "procedure": r.procedure.code, "dossier_status": r.dossier.status,
          "received_at": _iso(r.dossier.received_at)} for r in page.rows],
@@ -68,6 +74,7 @@ def _comment_json(row: comments.CommentRow) -> dict[str, Any]:
 @token_required(*STAFF)
 def comment_list(code: str) -> ResponseReturnValue:
     """The dossier's internal comments, oldest first."""
+    dossiers.check_scope(current_core(), _user(), code)
     return jsonify({"comments": [_comment_json(r) for r in
                                  comments.list_comments(current_core(), code)]})
 
@@ -96,6 +103,7 @@ def _attachment_json(code: str, a: Attachment) -> dict[str, Any]:
 @token_required(*STAFF)
 def attachment_list(code: str) -> ResponseReturnValue:
     """The dossier's files (metadata and download address), oldest first."""
+    dossiers.check_scope(current_core(), _user(), code)
     return jsonify({"attachments": [_attachment_json(code, a) for a in
                                     task_files.dossier_attachments(current_core(), code)]})
 
@@ -115,6 +123,7 @@ def attachment_add(task_id: str) -> ResponseReturnValue:
 @token_required(*STAFF)
 def attachment_file(code: str, attachment_id: int) -> ResponseReturnValue:
     """A file of the dossier, as a download."""
+    dossiers.check_scope(current_core(), _user(), code)
     row, path = open_attachment(current_core(), code, attachment_id)
     response = send_file(path, mimetype=row.content_type, as_attachment=True,
                          download_name=row.filename, max_age=0)

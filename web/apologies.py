@@ -12,6 +12,7 @@ from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
 from engine.services import apologies
 from web import current_core, lang, now, translate
 from web.auth import OFFICER_ROLES, current_officer, role_required
+from web.reception import check_scope
 
 bp = Blueprint("apologies", __name__, url_prefix="/apologies")
 
@@ -32,6 +33,7 @@ def _local_date(value: str) -> datetime | None:
 @role_required(*apologies.DRAFTERS)
 def new(code: str) -> ResponseReturnValue:
     """Draft an apology letter, starting from the system's proposal."""
+    check_scope(code)
     try:
         proposal = apologies.propose(current_core(), code, now())
     except NotFound:
@@ -93,5 +95,6 @@ def letter(apology_id: int) -> ResponseReturnValue:
     rows = [r for r in apologies.letters(current_core()) if r.apology.id == apology_id]
     if not rows or rows[0].apology.state != "approved":
         abort(404)
+    check_scope(rows[0].dossier.code)
     return render_template("apologies/letter.html", row=rows[0],
                            agency=current_core().settings.agency_name)

@@ -19,7 +19,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 from flask_babel import gettext as _
 
-from engine.errors import InvalidInput, NotFound, ServiceError
+from engine.errors import N_, InvalidInput, NotFound, ServiceError
 from engine.models import ProcedureDraft
 from engine.services import design, design_list
 from engine.services.design import ProblemsFound
@@ -31,6 +31,9 @@ from web.views import ROLE_LABELS
 
 bp = Blueprint("design", __name__, url_prefix="/design")
 DESIGNERS = ("designer", "admin")
+# Publishing (deploying a version, moving running dossiers onto one) is the designers' alone:
+# administrators may look and try, not change what officers run.
+PUBLISHERS = ("designer",)
 # The roles a lane can map to: the officers' roles.
 LANE_ROLES = ("reception", "specialist", "head", "leader", "clerk")
 
@@ -147,11 +150,14 @@ def validate(code: str) -> ResponseReturnValue:
 
 
 @bp.post("/<code>/deploy")
-@role_required(*DESIGNERS)
+@role_required(*PUBLISHERS)
 def deploy(code: str) -> ResponseReturnValue:
     """Deploy the draft as a new version (refused while errors remain)."""
     draft_or_404(code)
     body = request.get_json(silent=True) or {}
+    if not isinstance(body, dict):
+        return _error(InvalidInput(N_("Send a JSON object with Content-Type: application/json."),
+                                   {}), 422)
     try:
         version = design.deploy_draft(current_core(), code, str(body.get("change_note", "")),
                                       current_officer().username, now())

@@ -23,6 +23,7 @@ from engine.services import migration, test_run, versions
 from engine.specs import Package
 from web import current_core, lang, now, translate
 from web.auth import current_officer, role_required
+from web.design import PUBLISHERS
 from workflows.forms import coerce_form
 
 bp = Blueprint("design_versions", __name__, url_prefix="/design")
@@ -227,7 +228,7 @@ def reason_text(reason: migration.Reason) -> str:
 
 
 @bp.post("/<code>/migrate")
-@role_required(*DESIGNERS)
+@role_required(*PUBLISHERS)
 def migrate(code: str) -> ResponseReturnValue:
     """Move the chosen dossiers to the target version, each on its own."""
     _procedure(code)

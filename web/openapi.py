@@ -229,7 +229,14 @@ def openapi_document() -> dict[str, Any]:
                     "parameters": task_id,
                 }
             },
-            "/escalations": {"get": _op("Steps past their deadline", {"type": "object"}, 401, 403)},
+            "/escalations": {"get": {
+                **_op("Steps past their deadline, the most serious and oldest first, at most "
+                      "500 a call", {"type": "object"}, 401, 403),
+                "parameters": [
+                    {"name": "limit", "in": "query", "schema": {"type": "integer",
+                                                               "minimum": 1, "maximum": 500}},
+                    {"name": "offset", "in": "query", "schema": {"type": "integer",
+                                                                "minimum": 0}}]}},
             "/escalations/{escalation_id}/acknowledge": {"post": {
                 **_op("Acknowledge an escalation with a note", {"type": "object"},
                       401, 403, 404, 409,

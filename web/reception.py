@@ -17,7 +17,7 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
-from engine.errors import InvalidInput, NotFound
+from engine.errors import Forbidden, InvalidInput, NotFound
 from engine.services import apologies, catalogue, dossiers, reception, submissions, supervision
 from engine.services.attachments import store_file
 from engine.services.result_return import return_record
@@ -46,8 +46,22 @@ DESK_CHANNELS = {c: t for c, t in CHANNEL_TITLES.items() if c != Channel.ONLINE}
 def index() -> ResponseReturnValue:
     """The online submissions waiting for receipt, and the most recently received dossiers."""
     core = current_core()
-    return render_template("reception/index.html", rows=dossiers.list_dossiers(core),
-                           queue=submissions.list_submissions(core))
+    user = current_officer()
+    return render_template("reception/index.html",
+                           rows=dossiers.list_dossiers(core, user=user),
+                           # the queue names applicants: for the roles that see every dossier
+                           queue=submissions.list_submissions(core)
+                           if dossiers.AGENCY_WIDE_ROLES & user.role_set else [])
+
+
+def check_scope(code: str) -> None:
+    """404 for an unknown dossier, 403 for one outside the officer's roles and department."""
+    try:
+        dossiers.check_scope(current_core(), current_officer(), code)
+    except NotFound:
+        abort(404)
+    except Forbidden:
+        abort(403)
 
 
 def _read_intake(schema: dict[str, Any], items: list[ChecklistItem]
@@ -145,6 +159,7 @@ def receive() -> ResponseReturnValue:
 @role_required(*STAFF)
 def tracking(code: str) -> ResponseReturnValue:
     """The dossier's tracking sheet; ?print=1 gives the printable form."""
+    check_scope(code)
     try:
         sheet = tracking_sheet(current_core(), code, now())
     except NotFound:
@@ -159,6 +174,7 @@ def tracking(code: str) -> ResponseReturnValue:
 @role_required(*STAFF)
 def diagram(code: str) -> ResponseReturnValue:
     """The BPMN of the version the dossier runs on (for the diagram viewer)."""
+    check_scope(code)
     try:
         detail = dossiers.get_dossier(current_core(), code)
     except NotFound:
@@ -171,13 +187,14 @@ def diagram(code: str) -> ResponseReturnValue:
 @role_required(*STAFF)
 def show(code: str) -> ResponseReturnValue:
     """A dossier: its applicant, checklist, files, notices, dates, open tasks and history."""
+    check_scope(code)
     try:
         detail = dossiers.get_dossier(current_core(), code)
     except NotFound:
         abort(404)
     escalated = {a.task.bpmn_id for a in supervision.open_alerts(
-        current_core(), include_settled=False) if a.task is not None
-        and a.dossier.code == code and a.escalation.level >= 1}
+        current_core(), supervision.Filters(dossier_code=code))
+        if a.task is not None and a.escalation.level >= 1}
     items = checklist(detail.version.meta)
     received = {row["index"]: row["copies"] for row in detail.dossier.documents_received or []}
     return render_template(

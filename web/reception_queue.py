@@ -13,7 +13,7 @@ from engine.services import papers, submissions
 from engine.services.attachments import open_attachment
 from web import current_core, lang, now, translate
 from web.auth import current_officer, role_required
-from web.reception import DESK, STAFF, bp
+from web.reception import DESK, STAFF, bp, check_scope
 from web.views import localtime
 
 
@@ -28,6 +28,7 @@ def pdf_response(content: bytes, filename: str) -> Response:
 @role_required(*STAFF)
 def slip(code: str) -> ResponseReturnValue:
     """The receipt and appointment slip (form 01) as a PDF."""
+    check_scope(code)
     try:
         return pdf_response(papers.receipt_slip(current_core(), code), f"giay-tiep-nhan-{code}.pdf")
     except NotFound:
@@ -38,6 +39,7 @@ def slip(code: str) -> ResponseReturnValue:
 @role_required(*STAFF)
 def notice(code: str, notice_id: int) -> ResponseReturnValue:
     """A supplement request (form 02) or refusal (form 03) of the dossier as a PDF."""
+    check_scope(code)
     try:
         return pdf_response(papers.notice_pdf(current_core(), code, notice_id),
                     f"phieu-{notice_id}-{code}.pdf")
@@ -49,6 +51,7 @@ def notice(code: str, notice_id: int) -> ResponseReturnValue:
 @role_required(*STAFF)
 def attachment(code: str, attachment_id: int) -> ResponseReturnValue:
     """One of the dossier's files, for staff."""
+    check_scope(code)
     try:
         row, path = open_attachment(current_core(), code, attachment_id)
     except NotFound:

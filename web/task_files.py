@@ -11,6 +11,7 @@ from engine.services import comments, task_files, tasks
 from engine.services.attachments import open_attachment
 from web import current_core, lang, now, translate
 from web.auth import OFFICER_ROLES, current_officer, role_required
+from web.reception import check_scope
 from web.tasks import bp, render_task
 
 
@@ -62,6 +63,7 @@ def upload(task_id: str) -> ResponseReturnValue:
 @role_required(*OFFICER_ROLES, "supervisor")
 def download(code: str, attachment_id: int) -> ResponseReturnValue:
     """A file of a dossier, as a download and never rendered by the browser."""
+    check_scope(code)
     try:
         row, path = open_attachment(current_core(), code, attachment_id)
     except NotFound:

@@ -58,6 +58,15 @@ def _office_seconds_per_day(calendar: WorkingCalendar) -> float:
                                   (hours.afternoon_start, hours.afternoon_end)))
 
 
+# A working year: no warning or repeat delay is longer (and dates stay within the calendar).
+MAX_WORKING_DAYS = 250
+
+
+def _half_days(value: float) -> bool:
+    """A positive number of half working days, at most MAX_WORKING_DAYS."""
+    return 0 < value <= MAX_WORKING_DAYS and float(value * 2).is_integer()
+
+
 def policy_from_dict(raw: dict[str, Any] | None,
                      base: EscalationPolicy | None = None) -> EscalationPolicy:
     """A policy from an [escalation] table of procedure.toml, on top of `base`."""
@@ -75,17 +84,15 @@ def policy_from_dict(raw: dict[str, Any] | None,
     )
     if not 0 < policy.warn_at_fraction < 1:
         raise PolicyError("escalation.warn_at_fraction must be between 0 and 1 (e.g. 0.75)")
-    if policy.warn_before_working_days is not None and (
-            policy.warn_before_working_days <= 0
-            or not float(policy.warn_before_working_days * 2).is_integer()):
+    if policy.warn_before_working_days is not None and not _half_days(
+            policy.warn_before_working_days):
         raise PolicyError("escalation.warn_before_working_days must be a positive multiple "
-                          "of 0.5")
+                          f"of 0.5, at most {MAX_WORKING_DAYS}")
     if not set(policy.levels) <= set(DEFAULT_LEVELS):
         raise PolicyError("escalation.levels may name only: officer, head, leader")
-    if policy.repeat_after_working_days <= 0 or \
-            not float(policy.repeat_after_working_days * 2).is_integer():
+    if not _half_days(policy.repeat_after_working_days):
         raise PolicyError("escalation.repeat_after_working_days must be a positive multiple "
-                          "of 0.5")
+                          f"of 0.5, at most {MAX_WORKING_DAYS}")
     if not policy.levels:
         raise PolicyError("escalation.levels must name at least one level")
     return policy

@@ -13,6 +13,7 @@ from engine.errors import N_, InvalidInput, NotFound
 from engine.lookups import dossier_by_code
 from engine.models import Comment, Dossier, Task, User
 from engine.projections import event, write_events
+from engine.services.dossiers import check_scope
 
 MAX_LENGTH = 4000
 
@@ -38,6 +39,7 @@ def add_comment(core: Core, user: User, code: str, body: str, now: datetime, *,
         raise InvalidInput(N_("The comment was not added: correct the fields marked."), {
             "body": (f"Comment must have 1 to {MAX_LENGTH} characters." if lang == "en" else
                      f"Ý kiến phải có từ 1 đến {MAX_LENGTH} ký tự.")})
+    check_scope(core, user, code)
     with core.uow() as uow:
         dossier = _dossier(uow.session, code)
         if task_id is not None:

@@ -13,7 +13,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from engine.bootstrap import Core
-from engine.errors import N_, InvalidInput, NotFound
+from engine.errors import N_, Forbidden, InvalidInput, NotFound
 from engine.lookups import dossier_by_code
 from engine.models import (
     Attachment,
@@ -25,6 +25,7 @@ from engine.models import (
     ProcedureVersion,
     ProcessInstance,
     Task,
+    User,
 )
 from engine.projections import DossierState, event, project, write_events
 from engine.runtime import Incident
@@ -245,12 +246,52 @@ def get_dossier(core: Core, code: str) -> DossierDetail:
         )
 
 
-def list_dossiers(core: Core, limit: int = 50) -> list[tuple[Dossier, Procedure]]:
-    """The most recently received dossiers with their procedures (not the online queue)."""
+def list_dossiers(core: Core, limit: int = 50, user: User | None = None
+                  ) -> list[tuple[Dossier, Procedure]]:
+    """The most recently received dossiers with their procedures (not the online queue);
+    with `user`, only those in the user's scope."""
     with core.uow() as uow:
-        rows = uow.session.execute(
-            select(Dossier, Procedure).join(Procedure, Procedure.id == Dossier.procedure_id)
-            .where(Dossier.status != int(DossierStatus.SUBMITTED_ONLINE))
-            .order_by(Dossier.received_at.desc(), Dossier.id.desc()).limit(limit)
-        ).all()
+        query = (select(Dossier, Procedure).join(Procedure, Procedure.id == Dossier.procedure_id)
+                 .where(Dossier.status != int(DossierStatus.SUBMITTED_ONLINE))
+                 .order_by(Dossier.received_at.desc(), Dossier.id.desc()).limit(limit))
+        if user is not None and not AGENCY_WIDE_ROLES & user.role_set:
+            query = query.where(Dossier.procedure_version_id.in_(
+                [version_id for version_id, meta in uow.session.execute(
+                    select(ProcedureVersion.id, ProcedureVersion.meta))
+                 if in_scope(user, meta)]))
+        rows = uow.session.execute(query).all()
         return [(d, p) for d, p in rows]
+
+
+# Roles that answer for every dossier: the one-stop desk and the records clerk receive and
+# return them all; the leadership and the supervisors oversee them all.
+AGENCY_WIDE_ROLES = frozenset({"reception", "clerk", "leader", "supervisor"})
+
+
+def in_scope(user: User, meta: dict[str, Any]) -> bool:
+    """Whether `user` may read the dossiers of a version with this procedure.toml `meta`.
+
+    Agency-wide roles read every dossier; other officers read those of procedures with a
+    lane of one of their roles in their department, or in no department (as tasks go).
+    """
+    if AGENCY_WIDE_ROLES & user.role_set:
+        return True
+    lanes = meta.get("lanes") or {}
+    return any(isinstance(lane, dict) and lane.get("role") in user.role_set
+               and lane.get("department") in (None, "", user.department)
+               for lane in lanes.values())
+
+
+def check_scope(core: Core, user: User, code: str) -> None:
+    """NotFound for an unknown code; Forbidden for a dossier outside the user's scope."""
+    with core.uow() as uow:
+        meta = uow.session.scalar(
+            select(ProcedureVersion.meta)
+            .join(Dossier, Dossier.procedure_version_id == ProcedureVersion.id)
+            .where(Dossier.code == code))
+    if meta is None:
+        raise NotFound(N_("No dossier has the code %(code)s. Check the code and try again."),
+                       code=code)
+    if not in_scope(user, meta):
+        raise Forbidden(N_("This dossier belongs to another department: ask a supervisor "
+                           "if you need to work on it."))

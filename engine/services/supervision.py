@@ -244,13 +244,21 @@ def officers_with_role(core: Core, role: str) -> list[User]:
                                                .order_by(User.full_name)) if role in u.role_set]
 
 
+# Who reassigns any step; a head reassigns only the steps of their own department.
+AGENCY_WIDE = frozenset({"supervisor", "leader"})
+
+
 def reassign(core: Core, supervisor: User, task_id: str, officer_id: int, now: datetime) -> Task:
-    """Give a waiting task to another officer who holds its role."""
+    """Give a waiting task to another officer who holds its role (within the head's scope)."""
     with core.uow() as uow:
         task = uow.session.get(Task, task_id)
         officer = uow.session.get(User, officer_id)
         if task is None or task.state != "ready":
             raise Conflict(N_("This task is no longer waiting. Reload the list."))
+        if not AGENCY_WIDE & supervisor.role_set and task.department and \
+                task.department != supervisor.department:
+            raise Forbidden(N_("This step belongs to another department: its head or a "
+                               "supervisor reassigns it."))
         if officer is None or not officer.active or task.role not in officer.role_set or (
                 task.department and task.department != officer.department):
             raise Forbidden(N_("Choose an officer who holds this step's role."))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -60,6 +61,28 @@ def get_task(core: Core, user: User, task_id: str) -> TaskDetail:
                           form=version.forms.get(task.form_key) if task.form_key else None)
 
 
+def version_forms(core: Core, version_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+    """The forms of each procedure version, from the parsed versions' cache.
+
+    A task list shows each task's form: taken from memory, not read and parsed from the
+    database with every row.
+    """
+    forms: dict[int, dict[str, Any]] = {}
+    missing = []
+    for version_id in set(version_ids):
+        content_hash = core.version_hashes.get(version_id)
+        parsed = core.cache.get(content_hash) if content_hash else None
+        if parsed is None:
+            missing.append(version_id)
+        else:
+            forms[version_id] = parsed.forms
+    if missing:
+        with core.uow() as uow:
+            for version_id in missing:
+                forms[version_id] = core.parsed_for(uow.session, version_id).forms
+    return forms
+
+
 def _check_access(user: User, role: str, department: str | None) -> None:
     if role not in user.role_set or (department and department != user.department):
         raise Forbidden(N_("This task belongs to another role or department."))
@@ -81,22 +104,34 @@ def _task_for(session: Session, user: User, task_id: str) -> Task:
     return task
 
 
+_CLAIM = (
+    update(TASKS)
+    .where(TASKS.c.id == bindparam("task_id"), TASKS.c.state == "ready",
+           or_(TASKS.c.claimed_by.is_(None), TASKS.c.claimed_by == bindparam("user_id")),
+           TASKS.c.role.in_(bindparam("roles", expanding=True)),
+           or_(TASKS.c.department.is_(None), TASKS.c.department == "",
+               TASKS.c.department == bindparam("user_department")))
+    .values(claimed_by=bindparam("user_id"))
+    .returning(*TASKS.c)
+)
+
+
 def claim_task(core: Core, user: User, task_id: str, now: datetime) -> Task:
     """Make a ready task the user's own, so that colleagues no longer see it."""
     with core.uow() as uow:
-        task = _task_for(uow.session, user, task_id)
-        _check_open(task.state, task.claimed_by, user)
-        result = uow.session.execute(
-            update(Task).where(Task.id == task_id, Task.state == "ready",
-                               or_(Task.claimed_by.is_(None), Task.claimed_by == user.id))
-            .values(claimed_by=user.id).execution_options(synchronize_session=False))
-        if result.rowcount != 1:  # type: ignore[attr-defined]
+        # One statement checks and claims: the role, the state and nobody else's claim.
+        conn = uow.session.connection()
+        row = conn.execute(_CLAIM, {"task_id": task_id, "user_id": user.id,
+                                    "roles": sorted(user.role_set),
+                                    "user_department": user.department}).first()
+        if row is None:  # say why: unknown, another role's, done, or claimed by another
+            task = _task_for(uow.session, user, task_id)
+            _check_open(task.state, task.claimed_by, user)
             raise Conflict(N_("Another officer has claimed this task."))
-        write_events(uow.session.connection(), [
-            event(task.dossier_id, "claimed", now, user.username, task.id, task.name)])
+        write_events(conn, [event(row.dossier_id, "claimed", now, user.username, row.id,
+                                  row.name)])
         uow.commit()
-        uow.session.refresh(task)
-        return task
+        return Task(**row._mapping)
 
 
 def unclaim_task(core: Core, user: User, task_id: str, now: datetime) -> Task:
