@@ -213,7 +213,8 @@ class OpenCopier:
                    "instance_id": instance_id}
             if task["state"] == "ready":
                 self.spread(row)
-                self.alerts(row, dossier_id, out["escalation"])
+                self.alerts(row, dossier_id, template.dossier["procedure_id"],
+                            out["escalation"])
             out["task"].append(row)
         for item in template.due:
             out["due_item"].append({
@@ -221,8 +222,9 @@ class OpenCopier:
                 "dossier_id": dossier_id, "instance_id": instance_id,
                 "ref": new_ids.get(item["ref"], item["ref"])})
             if item["kind"] == APPOINTMENT and item["level"] == 1 and item["due_at"] + by < NOW:
-                out["escalation"].append(self.alert(dossier_id, "appointment", item["ref"],
-                                                    None, 1, "leader", item["due_at"] + by))
+                out["escalation"].append(self.alert(
+                    dossier_id, template.dossier["procedure_id"], "appointment", item["ref"],
+                    None, 1, "leader", item["due_at"] + by))
         out["event"].extend(
             {**{k: v for k, v in shifted(e, by, "at").items() if k != "id"},
              "dossier_id": dossier_id, "task_id": new_ids.get(e["task_id"], e["task_id"])}
@@ -236,8 +238,10 @@ class OpenCopier:
             task["claimed_by"] = self.rng.choice(self.by_role[(task["role"],
                                                                task["department"])])
 
-    def alerts(self, task: dict[str, Any], dossier_id: int, out: list[dict[str, Any]]) -> None:
-        """The escalations the scheduler would have raised for this ready task by NOW."""
+    def alerts(self, task: dict[str, Any], dossier_id: int, procedure_id: int,
+               out: list[dict[str, Any]]) -> None:
+        """The escalations the scheduler would have raised for this ready task by NOW; each
+        but the highest settled when the next level was raised."""
         due, warn = task["due_at"], task["warn_at"]
         if due is None:
             return
@@ -248,11 +252,16 @@ class OpenCopier:
             levels.append((1, task["role"], due))
         if due + timedelta(days=1) <= NOW:
             levels.append((2, "head", due + timedelta(days=1)))
-        out.extend(self.alert(dossier_id, "step", task["id"], task["id"], level, role, due,
-                              raised) for level, role, raised in levels)
+        for n, (level, role, raised) in enumerate(levels):
+            settled = levels[n + 1][2] if n + 1 < len(levels) else None
+            out.append({**self.alert(dossier_id, procedure_id, "step", task["id"],
+                                     task["id"], level, role, due, raised, settled),
+                        "claimed_by": task["claimed_by"]})
 
-    def alert(self, dossier_id: int, kind: str, ref: str, task_id: str | None, level: int,
-              role: str, due: datetime, raised: datetime | None = None) -> dict[str, Any]:
+    def alert(self, dossier_id: int, procedure_id: int, kind: str, ref: str,
+              task_id: str | None, level: int, role: str, due: datetime,
+              raised: datetime | None = None, settled: datetime | None = None
+              ) -> dict[str, Any]:
         """One escalation row; a few are acknowledged."""
         raised = raised or due
         seen = self.rng.random() < ACKNOWLEDGED
@@ -260,7 +269,8 @@ class OpenCopier:
                 "level": level, "role": role, "due_at": due, "raised_at": raised,
                 "acknowledged_at": raised + timedelta(hours=2) if seen else None,
                 "acknowledged_by": self.supervisor if seen else None,
-                "note": "Đã nhắc" if seen else None}
+                "note": "Đã nhắc" if seen else None, "procedure_id": procedure_id,
+                "settled_at": settled, "claimed_by": None}
 
 
 def converted(bulk: BulkInsert, table: Table, column: str, value: Any) -> Any:
@@ -362,13 +372,16 @@ CLOSED_INSERTS = (
         e.task_name, e.data
     FROM series s CROSS JOIN event e WHERE e.dossier_id = :tpl ORDER BY s.i, e.id""",
     # A tenth of the closed dossiers were warned at a step, a third of those escalated at
-    # its deadline; a third of those alerts were acknowledged, the rest settled unseen.
+    # its deadline; a third of those alerts were acknowledged, the rest settled unseen (all
+    # settled: the warning when the escalation was raised, the last when its step ended).
     """INSERT INTO escalation (dossier_id, kind, ref, task_id, level, role, due_at, raised_at,
-        acknowledged_at, acknowledged_by, note)
+        acknowledged_at, acknowledged_by, note, procedure_id, settled_at, claimed_by)
     SELECT s.dossier_id, 'step', md5(s.i || t.id)::uuid::text, md5(s.i || t.id)::uuid::text,
         lv.level, t.role, t.due_at + s.by, t.due_at + s.by - (1 - lv.level) * interval '1 day',
         CASE WHEN s.i % 3 = 0 THEN t.due_at + s.by END,
-        CASE WHEN s.i % 3 = 0 THEN :supervisor END, NULL
+        CASE WHEN s.i % 3 = 0 THEN :supervisor END, NULL, s.procedure_id,
+        CASE WHEN lv.level = 0 AND s.i % 30 = 0 THEN t.due_at + s.by
+             ELSE GREATEST(t.completed_at + s.by, t.due_at + s.by) END, t.claimed_by
     FROM series s CROSS JOIN task t CROSS JOIN (VALUES (0), (1)) AS lv (level)
     WHERE t.dossier_id = :tpl AND t.bpmn_id = 'draft_certificate' AND s.i % 10 = 0
       AND (lv.level = 0 OR s.i % 30 = 0)""",

@@ -17,7 +17,11 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    bindparam,
+    event,
+    text,
 )
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from engine.db import UTCDateTime
@@ -210,6 +214,18 @@ class DueItem(Base):
     lock_expires_at: Mapped[datetime | None]
 
 
+# A running alert: not settled, not acknowledged (ix_escalation_running's predicate).
+RUNNING = "settled_at IS NULL AND acknowledged_at IS NULL"
+RUNNING_COLUMNS = ("level", "raised_at", "id", "procedure_id", "role", "claimed_by",
+                   "task_id", "dossier_id")
+# A lower level of a deadline settles when a higher one is raised (or inserted first).
+SETTLE_SUPERSEDED = text(
+    "UPDATE escalation SET settled_at = :now WHERE dossier_id = :dossier_id AND ref = :ref "
+    "AND settled_at IS NULL AND level < (SELECT max(h.level) FROM escalation h "
+    "WHERE h.dossier_id = :dossier_id AND h.ref = :ref)"
+).bindparams(bindparam("now", type_=UTCDateTime()))
+
+
 class Escalation(Base):
     """A warning or escalation of a step or an appointment date: once per ref and level.
 
@@ -218,7 +234,11 @@ class Escalation(Base):
     """
 
     __tablename__ = "escalation"
-    __table_args__ = (UniqueConstraint("dossier_id", "ref", "level"),)
+    __table_args__ = (
+        UniqueConstraint("dossier_id", "ref", "level"),
+        # The running alerts, in the dashboard's order, with what its counts group by.
+        Index("ix_escalation_running", *RUNNING_COLUMNS,
+              postgresql_where=text(RUNNING), sqlite_where=text(RUNNING)))
     id: Mapped[int] = mapped_column(primary_key=True)
     dossier_id: Mapped[int] = mapped_column(ForeignKey("dossier.id"), index=True)
     kind: Mapped[str] = mapped_column(String(20), default="step")
@@ -231,6 +251,32 @@ class Escalation(Base):
     acknowledged_at: Mapped[datetime | None]
     acknowledged_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     note: Mapped[str | None] = mapped_column(Text)
+    # The dossier's procedure, copied so that the dashboard counts without joining dossier.
+    procedure_id: Mapped[int | None] = mapped_column(ForeignKey("procedure.id"))
+    # When it stopped running (acknowledging aside): its step ended, its dossier closed, or
+    # a higher level of its deadline was raised. Set in the transaction that does it.
+    settled_at: Mapped[datetime | None]
+    # Who claimed its step, copied from task.claimed_by (a trigger of migration 0011 follows
+    # every claim, release and reassignment while the alert runs).
+    claimed_by: Mapped[int | None]
+
+
+@event.listens_for(Escalation, "before_insert")
+def _copy_procedure(_mapper: Any, connection: Connection, target: Escalation) -> None:
+    """An alert added through the ORM gets its dossier's procedure and its step's officer."""
+    if target.procedure_id is None:
+        target.procedure_id = connection.scalar(
+            text("SELECT procedure_id FROM dossier WHERE id = :id"), {"id": target.dossier_id})
+    if target.claimed_by is None and target.task_id is not None:
+        target.claimed_by = connection.scalar(
+            text("SELECT claimed_by FROM task WHERE id = :id"), {"id": target.task_id})
+
+
+@event.listens_for(Escalation, "after_insert")
+def _settle_lower(_mapper: Any, connection: Connection, target: Escalation) -> None:
+    """An alert added through the ORM settles the lower levels of its deadline (or itself)."""
+    connection.execute(SETTLE_SUPERSEDED, {"now": target.raised_at,
+                                           "dossier_id": target.dossier_id, "ref": target.ref})
 
 
 class Event(Base):

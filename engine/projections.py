@@ -21,6 +21,7 @@ from engine.models import (
     DossierNotice,
     DossierPause,
     DueItem,
+    Escalation,
     Event,
     ProcessInstance,
     Task,
@@ -43,6 +44,7 @@ INSTANCES = cast(Table, ProcessInstance.__table__)
 EVENTS = cast(Table, Event.__table__)
 PAUSES = cast(Table, DossierPause.__table__)
 NOTICES = cast(Table, DossierNotice.__table__)
+ESCALATIONS = cast(Table, Escalation.__table__)
 
 
 # Statements of the hot path, built once: building a statement costs more than running it.
@@ -57,6 +59,30 @@ _SAVE_STATE = (
             status=bindparam("status"), task_count=bindparam("task_count"),
             depth=bindparam("depth"), updated_at=bindparam("now"), incident=None)
 )
+# An alert stops running when its step stops waiting, or (an appointment's, which has no
+# step) when its dossier closes: settled in the same transaction (ix_escalation_running).
+_SETTLE_STEPS = (
+    update(ESCALATIONS)
+    .where(ESCALATIONS.c.dossier_id == bindparam("alerts_of"),
+           ESCALATIONS.c.settled_at.is_(None), ESCALATIONS.c.task_id.is_not(None),
+           ESCALATIONS.c.task_id.not_in(bindparam("ready", expanding=True)))
+    .values(settled_at=bindparam("now")))
+_SETTLE_APPOINTMENT = (
+    update(ESCALATIONS)
+    .where(ESCALATIONS.c.dossier_id == bindparam("alerts_of"),
+           ESCALATIONS.c.settled_at.is_(None), ESCALATIONS.c.task_id.is_(None))
+    .values(settled_at=bindparam("now")))
+_SETTLE_TASK = (
+    update(ESCALATIONS)
+    .where(ESCALATIONS.c.task_id == bindparam("step"), ESCALATIONS.c.settled_at.is_(None))
+    .values(settled_at=bindparam("now")))
+
+
+def settle_step_alerts(conn: Connection, task_id: str, now: datetime) -> None:
+    """Settle the alerts of a step that ended without a projection (kept in an incident)."""
+    conn.execute(_SETTLE_TASK, {"step": task_id, "now": now})
+
+
 _DROP_DEADLINES = delete(DUE).where(DUE.c.instance_id == bindparam("instance_id"),
                                     DUE.c.kind == DEADLINE,
                                     DUE.c.ref.not_in(bindparam("ready", expanding=True)))
@@ -203,8 +229,9 @@ def _project_tasks(conn: Connection, calendar: WorkingCalendar, parsed: ParsedVe
     if gone:
         # Left without an officer completing it: cancelled by an event or a gateway.
         conn.execute(_CANCEL_TASKS, {"ids": list(gone), "now": now})
-    # Deadlines of steps no longer waiting are no longer due.
+    # Deadlines of steps no longer waiting are no longer due, nor their alerts running.
     conn.execute(_DROP_DEADLINES, {"instance_id": instance_id, "ready": ready_ids})
+    conn.execute(_SETTLE_STEPS, {"alerts_of": dossier.id, "ready": ready_ids, "now": now})
     rows, deadlines = [], []
     for task in ready:
         if task.id in existing:
@@ -308,6 +335,8 @@ def _project_status(conn: Connection, calendar: WorkingCalendar, parsed: ParsedV
             values["returned_at"] = now
     conn.execute(update(DOSSIERS).where(DOSSIERS.c.id == dossier.id)
                  .values(status=int(current), **values))
+    if not is_open(current):
+        conn.execute(_SETTLE_APPOINTMENT, {"alerts_of": dossier.id, "now": now})
     _tell_applicant(conn, calendar, parsed, dossier, steps, values, now)
     # The appointment date's warnings run only while its clock runs.
     receipt = DossierStatus(dossier.status) == DossierStatus.RECEIVED

@@ -39,7 +39,7 @@ from sqlalchemy.orm import Session
 
 from engine.bootstrap import Core
 from engine.errors import Conflict
-from engine.models import Escalation, Notification, OutboxMessage, User
+from engine.models import SETTLE_SUPERSEDED, Escalation, Notification, OutboxMessage, User
 from engine.projections import (
     APPOINTMENT,
     DEADLINE,
@@ -108,10 +108,12 @@ _MINE = and_(DUE.c.id.in_(bindparam("ids", expanding=True)),
 _KINDS = select(DUE.c.id, DUE.c.kind).where(_MINE).order_by(DUE.c.due_at, DUE.c.id)
 _ESCALATED = (
     select(DUE.c.id, DUE.c.kind, DUE.c.dossier_id, DUE.c.ref, DUE.c.level,
-           DOSSIERS.c.procedure_version_id, DOSSIERS.c.code, DOSSIERS.c.status,
+           DOSSIERS.c.procedure_version_id, DOSSIERS.c.procedure_id, DOSSIERS.c.code,
+           DOSSIERS.c.status,
            DOSSIERS.c.appointment_at, TASKS.c.id.label("task_id"),
            TASKS.c.state.label("task_state"), TASKS.c.due_at.label("task_due_at"),
-           TASKS.c.bpmn_id, TASKS.c.role, TASKS.c.department, TASKS.c.name)
+           TASKS.c.bpmn_id, TASKS.c.role, TASKS.c.department, TASKS.c.name,
+           TASKS.c.claimed_by)
     .select_from(DUE.join(DOSSIERS, DOSSIERS.c.id == DUE.c.dossier_id)
                  .outerjoin(TASKS, and_(TASKS.c.id == DUE.c.ref, DUE.c.kind == DEADLINE)))
     .where(_MINE, DUE.c.kind.in_(ESCALATED))
@@ -259,6 +261,11 @@ def _escalate_chunk(core: Core, conn: Connection, item_ids: list[int], owner: st
             new = conn.execute(_RAISE[conn.dialect.name],
                                [row for row, _ in raised.values()]).all()
             _notify(core, conn, now, raised, new)
+            # A higher level settles the lower ones of its deadline (ix_escalation_running).
+            if new:
+                conn.execute(SETTLE_SUPERSEDED, [
+                    {"now": now, "dossier_id": d, "ref": ref}
+                    for d, ref in sorted({(r.dossier_id, r.ref) for r in new})])
             result.escalated += len(new)
         conn.execute(_DELETE_MINE, {"ids": [item.id for item in items], "owner": owner})
 
@@ -278,7 +285,8 @@ def _escalation(procedures: Callable[[int], Procedure], item: Any,
     audience = policy.audience(item.level, role) or "supervisor"
     row = {"dossier_id": item.dossier_id, "kind": "step" if item.task_id else "appointment",
            "ref": item.ref, "task_id": item.task_id, "level": item.level, "role": audience,
-           "due_at": deadline, "raised_at": now}
+           "due_at": deadline, "raised_at": now, "procedure_id": item.procedure_id,
+           "settled_at": None, "claimed_by": item.claimed_by}
     told = {"department": item.department, "task_id": item.task_id, "name": item.name,
             "data": {"level": item.level, "due_at": deadline.isoformat(), "code": item.code,
                      "step": item.name, "role": audience}}

@@ -25,7 +25,6 @@ OFFICER_ROLES = ("reception", "specialist", "head", "leader", "clerk")
 # The officer who claimed an alert's step, and a higher level of the same deadline.
 _OFFICER = aliased(User, name="officer")
 _HIGHER = aliased(Escalation, name="higher")
-_ANY_TASK = aliased(Task, name="any_task")
 
 
 @dataclass(frozen=True)
@@ -94,58 +93,41 @@ def _joined(query: _Query, ready_only: bool) -> _Query:
             .outerjoin(_OFFICER, _OFFICER.id == Task.claimed_by))
 
 
-def _base(query: _Query, include_settled: bool, since: datetime | None) -> _Query:
-    """The latest alert of each deadline (no higher level of it exists), running unless
-    `include_settled`: not acknowledged, its step still waiting (its dossier still open
-    when it has no step). `since` bounds raised_at (see `_since`)."""
-    query = _joined(query, not include_settled).where(~exists().where(
+def _latest(query: _Query) -> _Query:
+    """The latest alert of each deadline (no higher level of it exists), settled or not."""
+    return _joined(query, False).where(~exists().where(
         _HIGHER.dossier_id == Escalation.dossier_id, _HIGHER.ref == Escalation.ref,
         _HIGHER.level > Escalation.level))
-    if include_settled:
-        return query
-    if since is not None:
-        query = query.where(Escalation.raised_at >= since)
-    # Task is joined only when waiting; a step that exists but no longer waits settles it.
-    return query.where(Escalation.acknowledged_at.is_(None), or_(
-        Task.id.is_not(None), Dossier.status.in_(OPEN_STATUSES)
-        & ~exists().where(_ANY_TASK.id == Escalation.task_id)))
+
+
+def _running(query: _Query) -> _Query:
+    """The running alerts: the latest of their deadline, not acknowledged, their step still
+    waiting (their dossier still open when they have no step). Whatever ends one of these
+    sets settled_at in the same transaction, so the partial index ix_escalation_running holds
+    exactly them."""
+    return query.where(Escalation.settled_at.is_(None), Escalation.acknowledged_at.is_(None))
 
 
 def _filtered(query: _Query, filters: Filters) -> _Query:
+    """`query` narrowed by `filters`, on escalation's own columns (the rest as subqueries):
+    the page's ids and its count read the partial index without joining anything."""
     if filters.stage in STAGES:
         level = STAGES.index(filters.stage)
         query = query.where(Escalation.level >= 2 if level == 2 else Escalation.level == level)
     if filters.procedure:
-        query = query.where(Procedure.code == filters.procedure)
+        query = query.where(Escalation.procedure_id.in_(
+            select(Procedure.id).where(Procedure.code == filters.procedure)))
     if filters.role:
         query = query.where(Escalation.role == filters.role)
     if filters.officer == "":
-        query = query.where(_OFFICER.id.is_(None))
+        query = query.where(Escalation.claimed_by.is_(None))
     elif filters.officer is not None:
-        query = query.where(_OFFICER.full_name == filters.officer)
+        query = query.where(Escalation.claimed_by.in_(
+            select(User.id).where(User.full_name == filters.officer)))
     if filters.dossier_code:
-        query = query.where(Dossier.code == filters.dossier_code)
+        query = query.where(Escalation.dossier_id.in_(
+            select(Dossier.id).where(Dossier.code == filters.dossier_code)))
     return query
-
-
-def _since(session: Session) -> datetime | None:
-    """The oldest moment a running alert can have been raised at: the creation of the oldest
-    waiting step, or the receipt of the oldest open dossier, whichever is older.
-
-    Alerts are never closed when their step ends, so the table keeps every alert of every
-    closed dossier; this bound lets the dashboard's queries read only the alerts raised
-    since the oldest work still open (None: no open work). One round trip of one-row index
-    probes (ix_task_state_created, ix_dossier_status_received), each ordered like its index
-    so that no other index is walked instead.
-    """
-    probes = [select(Task.created_at).where(Task.state == "ready")
-              .order_by(Task.state, Task.created_at).limit(1)]
-    probes += [select(Dossier.received_at).where(Dossier.status == status)
-               .order_by(Dossier.status, Dossier.received_at).limit(1)
-               for status in OPEN_STATUSES]
-    row = session.execute(select(*(probe.scalar_subquery() for probe in probes))).one()
-    found = [moment for moment in row if moment is not None]
-    return min(found) if found else None
 
 
 def _rows(session: Session, query: _Query) -> list[Alert]:
@@ -161,11 +143,11 @@ def open_alerts(core: Core, filters: Filters = Filters(), *, include_settled: bo
                 limit: int | None = None, offset: int = 0) -> list[Alert]:
     """Alerts of running deadlines, the most serious and oldest first (`limit` of them)."""
     columns = select(Escalation, Dossier, Procedure, Task, _OFFICER.full_name)
+    query = _latest(columns) if include_settled else _running(_joined(columns, True))
+    query = _ordered(_filtered(query, filters))
+    if limit is not None:
+        query = query.limit(limit).offset(offset)
     with core.uow() as uow:
-        since = None if include_settled else _since(uow.session)
-        query = _ordered(_filtered(_base(columns, include_settled, since), filters))
-        if limit is not None:
-            query = query.limit(limit).offset(offset)
         return _rows(uow.session, query)
 
 
@@ -175,12 +157,11 @@ def alert_page(core: Core, filters: Filters = Filters(), page: int = 1,
     page, per_page = max(page, 1), max(1, min(per_page, 500))
     columns = select(Escalation, Dossier, Procedure, Task, _OFFICER.full_name)
     with core.uow() as uow:
-        since = _since(uow.session)
-        total = uow.session.scalar(_filtered(_base(select(func.count()), False, since),
-                                             filters)) or 0
-        # The page's ids first, then their rows: only the page's steps are read whole.
+        total = uow.session.scalar(_filtered(_running(
+            select(func.count()).select_from(Escalation)), filters)) or 0
+        # The page's ids first, from the partial index; then the rows of those only.
         ids = list(uow.session.scalars(
-            _ordered(_filtered(_base(select(Escalation.id), False, since), filters))
+            _ordered(_filtered(_running(select(Escalation.id)), filters))
             .limit(per_page).offset((page - 1) * per_page)))
         found = _rows(uow.session, _joined(columns, False).where(Escalation.id.in_(ids))) \
             if ids else []
@@ -192,16 +173,20 @@ def alert_page(core: Core, filters: Filters = Filters(), page: int = 1,
 def alert_counts(core: Core) -> dict[str, dict[str, Counter[str]]]:
     """Running alerts counted by stage, per procedure, per role and per officer, in SQL."""
     table = _table()
+    stage = _stage()
+    columns = (Escalation.procedure_id, Escalation.role, Escalation.claimed_by, stage)
+    query = _running(select(*columns, func.count()).select_from(Escalation)).group_by(*columns)
     with core.uow() as uow:
-        stage = _stage()
-        rows = uow.session.execute(_base(
-            select(Procedure.code, Escalation.role, _OFFICER.full_name, stage, func.count()),
-            False, _since(uow.session)).group_by(Procedure.code, Escalation.role,
-                                                  _OFFICER.full_name, stage)).all()
-    for code, role, officer, stage_name, count in rows:
-        table["procedure"][code][stage_name] += count
+        rows = uow.session.execute(query).all()
+        codes: dict[int | None, str] = {
+            pid: code for pid, code in uow.session.execute(select(Procedure.id, Procedure.code))}
+        claimers = {row[2] for row in rows if row[2] is not None}
+        names = {uid: name for uid, name in uow.session.execute(
+            select(User.id, User.full_name).where(User.id.in_(claimers)))} if claimers else {}
+    for procedure_id, role, claimed_by, stage_name, count in rows:
+        table["procedure"][codes.get(procedure_id, "")][stage_name] += count
         table["role"][role][stage_name] += count
-        table["officer"][officer or ""][stage_name] += count
+        table["officer"][names.get(claimed_by, "") or ""][stage_name] += count
     return table
 
 

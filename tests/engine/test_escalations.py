@@ -9,7 +9,7 @@ from engine.bootstrap import Core
 from engine.demo import step_data
 from engine.models import DueItem, Escalation, Notification, OutboxMessage, User
 from engine.services.escalations import PassResult, claim_due, handle_due_item, run_due
-from engine.services.supervision import Filters, acknowledge, open_alerts
+from engine.services.supervision import OPEN_STATUSES, Filters, acknowledge, open_alerts
 from tests.conftest import MONDAY_9AM, at
 from tests.engine.walk import complete, ready_tasks, receive, user
 
@@ -137,3 +137,60 @@ def test_each_escalation_is_mailed_once_to_the_officers_told(core: Core) -> None
         ("specialist@sotuphap.example", f"Đã đến hạn: hồ sơ {dossier.code}"),
         ("head@sotuphap.example", f"Chuyển cấp: hồ sơ {dossier.code} quá hạn"),
         ("leader@sotuphap.example", f"Chuyển cấp: hồ sơ {dossier.code} quá hạn")]
+
+
+def _running_as_defined(core: Core) -> set[int]:
+    """The running alerts by their definition: the latest of each deadline, not acknowledged,
+    the step waiting (the dossier open when there is no step)."""
+    return {a.escalation.id for a in open_alerts(core, include_settled=True)
+            if a.escalation.acknowledged_at is None and (
+                a.task.state == "ready" if a.task is not None
+                else a.dossier.status in OPEN_STATUSES)}
+
+
+def _settled(core: Core) -> list[tuple[str, int, bool]]:
+    with core.uow() as uow:
+        return [(kind, level, settled is not None) for kind, level, settled in
+                uow.session.execute(select(Escalation.kind, Escalation.level,
+                                           Escalation.settled_at)
+                                    .order_by(Escalation.kind.desc(), Escalation.level))]
+
+
+def test_a_higher_level_settles_the_warning_and_the_step_s_end_settles_the_rest(
+        core: Core) -> None:
+    dossier = receive(core, MONDAY_9AM)
+    run_due(core, at(26, 10, 53), "one")
+    assert _settled(core) == [("step", 0, False)]
+    run_due(core, at(27, 9, 0), "one")
+    assert _settled(core) == [("step", 0, True), ("step", 1, False)]
+    assert {a.escalation.id for a in open_alerts(core)} == _running_as_defined(core)
+    complete(core, dossier.code, "check_records", at(27, 11))
+    assert _settled(core) == [("step", 0, True), ("step", 1, True)]
+    assert [a for a in open_alerts(core) if a.task is not None] == []
+
+
+def test_a_closed_dossier_settles_its_appointment_alerts(core: Core) -> None:
+    dossier = receive(core, MONDAY_9AM)
+    run_due(core, at(4, 9, 0, month=12), "one")  # the appointment date passes, untouched
+    assert ("appointment", 1, False) in _settled(core)
+    assert "appointment" in {a.escalation.kind for a in open_alerts(core)}
+    assert {a.escalation.id for a in open_alerts(core)} == _running_as_defined(core)
+    for bpmn_id in ["check_records", "draft_certificate", "review", "sign", "return_result"]:
+        complete(core, dossier.code, bpmn_id, at(4, 10, month=12))
+    assert all(settled for _, _, settled in _settled(core))
+    assert open_alerts(core) == [] and _running_as_defined(core) == set()
+
+
+def test_an_alert_added_directly_gets_its_procedure_and_settles_lower_levels(
+        core: Core) -> None:
+    dossier = receive(core, MONDAY_9AM)
+    with core.uow() as uow:
+        uow.session.add_all([Escalation(
+            dossier_id=dossier.id, kind="appointment", ref="appointment", task_id=None,
+            level=level, role="head", due_at=MONDAY_9AM, raised_at=MONDAY_9AM)
+            for level in (1, 0)])
+        uow.commit()
+    assert _settled(core) == [("appointment", 0, True), ("appointment", 1, False)]
+    with core.uow() as uow:
+        assert set(uow.session.scalars(select(Escalation.procedure_id))) == {
+            dossier.procedure_id}

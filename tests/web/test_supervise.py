@@ -9,10 +9,10 @@ from flask.testing import FlaskClient
 
 from engine.bootstrap import Core
 from engine.models import Escalation, Task
-from engine.services import supervision
+from engine.services import supervision, tasks
 from engine.services.escalations import run_due
 from tests.conftest import MONDAY_9AM
-from tests.engine.walk import ready_tasks, receive
+from tests.engine.walk import ready_tasks, receive, user
 from tests.web.conftest import Auth
 
 
@@ -112,3 +112,30 @@ def test_a_real_escalation_shows_on_the_first_page(
     auth.login("supervisor")
     page = client.get("/supervise/").get_data(as_text=True)
     assert dossier.code in page and 'data-testid="next-page"' not in page
+
+
+def test_the_officer_counts_follow_claims_releases_and_reassignments(core: Core) -> None:
+    dossier = receive(core, MONDAY_9AM)
+    [task] = ready_tasks(core, dossier.code)
+    with core.uow() as uow:
+        uow.session.add(Escalation(dossier_id=dossier.id, kind="step", ref=task.id,
+                                   task_id=task.id, level=1, role="specialist",
+                                   due_at=MONDAY_9AM, raised_at=MONDAY_9AM))
+        uow.commit()
+
+    def officers() -> dict[str, int]:
+        table = supervision.alert_counts(core)
+        assert table == supervision.counts(supervision.open_alerts(core))
+        return {name: sum(stages.values()) for name, stages in table["officer"].items()}
+
+    specialist, supervisor = user(core, "specialist"), user(core, "supervisor")
+    assert officers() == {"": 1}
+    tasks.claim_task(core, specialist, task.id, MONDAY_9AM)
+    assert officers() == {specialist.full_name: 1}
+    assert supervision.alert_page(core, supervision.Filters(
+        officer=specialist.full_name)).total == 1
+    tasks.unclaim_task(core, specialist, task.id, MONDAY_9AM)
+    assert officers() == {"": 1}
+    supervision.reassign(core, supervisor, task.id, specialist.id, MONDAY_9AM)
+    assert officers() == {specialist.full_name: 1}
+    assert supervision.alert_page(core, supervision.Filters(officer="")).total == 0
