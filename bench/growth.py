@@ -17,9 +17,8 @@ that moment:
   ready review with the same data -> run the engine -> serialize), run 3 times per sample,
   right after MotCua's, in the same run. Reported: medians over the samples and their ratio.
 
-The runtime caps the rounds of a step per instance (`engine.runtime.MAX_ROUNDS_PER_TASK`, 25,
-a module constant: no procedure.toml setting exists), so this bench raises it in its own
-process to let the loop reach 200 rounds.
+The runtime caps the rounds of a step per instance (procedure.toml's `max_rounds_per_step`,
+25 by default): the fixture's procedure.toml sets 210 so that the loop reaches 200 rounds.
 
 SQLite in a temporary file by default; `--postgresql` uses a schema of its own, dropped after.
 Ends with `RESULT max_ratio=… ratio_1=… … bytes_200=… raw_bytes_200=…`.
@@ -51,7 +50,7 @@ from SpiffWorkflow.util.task import TaskState  # noqa: E402
 from sqlalchemy import Engine, select  # noqa: E402
 
 from bench.pg import pg_schema  # noqa: E402
-from engine import migrate, runtime  # noqa: E402
+from engine import migrate  # noqa: E402
 from engine.bootstrap import Core, Settings, bootstrap  # noqa: E402
 from engine.db import make_engine  # noqa: E402
 from engine.models import ProcessInstance, Task, User  # noqa: E402
@@ -261,8 +260,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", action="store_true",
                         help=f"profile complete_task at {SIZES[-1]} rounds (to stderr)")
     args = parser.parse_args(argv)
-    # The cap is a module constant read on every completion: raised for this process only.
-    runtime.MAX_ROUNDS_PER_TASK = max(runtime.MAX_ROUNDS_PER_TASK, SIZES[-1] + 10)
     began = time.perf_counter()
     if args.postgresql:
         database = "postgresql"

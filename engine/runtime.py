@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -17,10 +18,13 @@ from engine.clock import engine_time
 from engine.scripting import SCRIPT_ENGINE, ScriptError
 from engine.serializer import LeanSerializer, new_workflow
 from engine.specs import ParsedVersion, SpecCache, user_task_properties
+from workflows.procedure import DEFAULT_MAX_ROUNDS_PER_STEP
 
 # SpiffWorkflow keeps every completed task: past a tree depth of about 1,000 it fails.
 # No real procedure loops this often; the cap turns runaway loops into a clear refusal.
-MAX_ROUNDS_PER_TASK = 25
+# The default of a procedure's `max_rounds_per_step` (procedure.toml), for a workflow whose
+# version is not in the cache.
+MAX_ROUNDS_PER_TASK = DEFAULT_MAX_ROUNDS_PER_STEP
 
 
 class Incident(Exception):
@@ -126,8 +130,12 @@ class Runtime:
                 lane=task.task_spec.lane,
                 properties=user_task_properties(task.task_spec),
             )
-            for task in workflow.get_tasks(state=TaskState.READY, manual=True)
+            for task in _ready_user_tasks(workflow)
         ]
+
+    def ready_ids(self, workflow: BpmnWorkflow) -> set[str]:
+        """The ids of the user tasks ready for an officer."""
+        return {str(task.id) for task in _ready_user_tasks(workflow)}
 
     def complete(self, workflow: BpmnWorkflow, task_id: str, data: dict[str, Any],
                  now: datetime) -> None:
@@ -186,16 +194,19 @@ class Runtime:
 
     def measure(self, workflow: BpmnWorkflow) -> tuple[int, int]:
         """Task count and tree depth of a workflow (its growth)."""
-        depth = {workflow.task_tree.id: 1}
-        deepest = 1
-        stack: list[SpiffTask] = [workflow.task_tree]
-        while stack:
-            task = stack.pop()
-            for child in task.children:
-                depth[child.id] = depth[task.id] + 1
-                deepest = max(deepest, depth[child.id])
-                stack.append(child)
-        return len(workflow.tasks), deepest
+        tasks = workflow.tasks
+        depth: dict[UUID, int] = {}
+        deepest = 0
+        for task in tasks.values():
+            # A parent comes before its children in `tasks` (created, or restored, in that
+            # order): one lookup each; `_depth_of` walks up for any that does not.
+            parent = task._parent
+            above = depth.get(parent, 0) if parent is not None else 0
+            if parent is not None and not above and parent in tasks:
+                above = _depth_of(tasks, parent, depth)
+            depth[task.id] = above + 1
+            deepest = max(deepest, above + 1)
+        return len(tasks), deepest
 
     def _run(self, workflow: BpmnWorkflow, now: datetime) -> None:
         with engine_time(now):
@@ -205,12 +216,73 @@ class Runtime:
             except (SpiffWorkflowException, ScriptError) as exc:
                 raise Incident.of(exc) from exc
 
+    def max_rounds(self, workflow: BpmnWorkflow) -> int:
+        """How often a step may run in this workflow: its procedure's `max_rounds_per_step`."""
+        parsed = self.cache.get(getattr(workflow, "spec_hash", ""))
+        return parsed.procedure.max_rounds_per_step if parsed else MAX_ROUNDS_PER_TASK
+
     def _check_rounds(self, workflow: BpmnWorkflow) -> None:
-        done = Counter(
-            task.task_spec.bpmn_id
-            for task in workflow.get_tasks(state=TaskState.COMPLETED, manual=True)
-        )
-        for task in workflow.get_tasks(state=TaskState.READY, manual=True):
-            rounds = done[task.task_spec.bpmn_id] + 1
-            if rounds > MAX_ROUNDS_PER_TASK:
-                raise LoopLimitReached(task.task_spec.bpmn_id, rounds)
+        done: Counter[str] = Counter()
+        ready = []
+        # One pass over the flat task list, not walks of the tree (at 200 rounds: 0.05 ms
+        # against 1.2 ms).
+        for task in _user_tasks(workflow):
+            if task.state == TaskState.COMPLETED:
+                done[task.task_spec.bpmn_id] += 1
+            elif task.state == TaskState.READY:
+                ready.append(task.task_spec.bpmn_id)
+        limit = self.max_rounds(workflow)
+        for bpmn_id in ready:
+            rounds = done[bpmn_id] + 1
+            if rounds > limit:
+                raise LoopLimitReached(bpmn_id, rounds)
+
+
+def _all_tasks(workflow: BpmnWorkflow) -> Iterator[SpiffTask]:
+    """Every task of the workflow and of its subprocesses, in no particular order."""
+    yield from workflow.tasks.values()
+    for subprocess in workflow.subprocesses.values():
+        yield from subprocess.tasks.values()
+
+
+def _user_tasks(workflow: BpmnWorkflow) -> Iterator[SpiffTask]:
+    return (task for task in _all_tasks(workflow) if task.task_spec.manual)
+
+
+def _ready_user_tasks(workflow: BpmnWorkflow) -> list[SpiffTask]:
+    """The ready user tasks, in the order of a depth-first walk of the tree (as
+    `workflow.get_tasks` gives them), found by one pass over the flat task lists."""
+    ready = [task for task in _user_tasks(workflow) if task.state == TaskState.READY]
+    if len(ready) > 1:
+        ready.sort(key=_tree_position)
+    return ready
+
+
+def _tree_position(task: SpiffTask) -> tuple[int, ...]:
+    """Where a depth-first walk meets `task`: child indexes from the top workflow's root, a
+    subprocess's tree coming before the children of the task that runs it."""
+    path: list[int] = []
+    while True:
+        tasks = task.workflow.tasks
+        while task._parent is not None:
+            parent = tasks[task._parent]
+            path.append(parent._children.index(task.id))
+            task = parent
+        parent_task_id = getattr(task.workflow, "parent_task_id", None)
+        if parent_task_id is None:
+            return tuple(reversed(path))
+        path.append(-1)
+        task = task.workflow.top_workflow.get_task_from_id(parent_task_id)
+
+
+def _depth_of(tasks: dict[UUID, SpiffTask], task_id: UUID, depth: dict[UUID, int]) -> int:
+    """The depth of a task whose ancestors may not be measured yet; records those on its way."""
+    chain = []
+    current: UUID | None = task_id
+    while current is not None and current not in depth and current in tasks:
+        chain.append(current)
+        current = tasks[current]._parent
+    above = depth.get(current, 0) if current is not None else 0
+    for offset, ancestor in enumerate(reversed(chain), start=1):
+        depth[ancestor] = above + offset
+    return depth[task_id]

@@ -228,7 +228,8 @@ def complete(task_id: str) -> ResponseReturnValue:
     if not isinstance(data, dict):
         raise InvalidInput(N_("Send the form's values as {\"data\": {...}}."), {})
     result = tasks.complete_task(current_core(), _user(), task_id, data, now(), lang())
-    return jsonify(_dossier_json(dossiers.get_dossier(current_core(), result.dossier_code)))
+    return jsonify(_dossier_json(dossiers.get_dossier_answer(current_core(),
+                                                             result.dossier_code)))
 
 
 # The most alerts one call returns; `offset` pages through the rest.

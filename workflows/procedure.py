@@ -8,6 +8,12 @@ from typing import Any
 
 from workflows.escalation import EscalationPolicy, PolicyError, policies_from_table
 
+# How often one step may run in one instance (loop rounds), unless procedure.toml says
+# otherwise. SpiffWorkflow keeps every completed task and fails past a tree depth of about
+# 1,000 (some 250 rounds of a loop with a boundary event): the setting is capped below that.
+DEFAULT_MAX_ROUNDS_PER_STEP = 25
+MAX_ROUNDS_PER_STEP_LIMIT = 250
+
 
 class ProcedureError(ValueError):
     """The metadata of a procedure is missing something or contradicts itself."""
@@ -52,6 +58,7 @@ class Procedure:
     agency: str = ""
     national_code: str = ""
     max_supplement_rounds: int = 1
+    max_rounds_per_step: int = DEFAULT_MAX_ROUNDS_PER_STEP
     applicant_kind: str = "person"
     legal_basis: tuple[str, ...] = ()
     documents: tuple[RequiredDocument, ...] = ()
@@ -129,6 +136,7 @@ def procedure_from_dict(raw: dict[str, Any]) -> Procedure:
         agency=raw.get("agency", ""),
         national_code=raw.get("national_code", ""),
         max_supplement_rounds=int(raw.get("max_supplement_rounds", 1)),
+        max_rounds_per_step=_max_rounds_per_step(raw),
         applicant_kind=raw.get("applicant_kind", "person"),
         legal_basis=tuple(raw.get("legal_basis", ())),
         documents=tuple(
@@ -140,6 +148,16 @@ def procedure_from_dict(raw: dict[str, Any]) -> Procedure:
         appointment_escalation=policies.appointment,
         step_names_en=step_names_en,
     )
+
+
+def _max_rounds_per_step(raw: dict[str, Any]) -> int:
+    """The `max_rounds_per_step` setting: a whole number of runs of one step per instance."""
+    value = raw.get("max_rounds_per_step", DEFAULT_MAX_ROUNDS_PER_STEP)
+    if isinstance(value, bool) or not isinstance(value, int) \
+            or not 1 <= value <= MAX_ROUNDS_PER_STEP_LIMIT:
+        raise ProcedureError(f"max_rounds_per_step must be a whole number from 1 to "
+                             f"{MAX_ROUNDS_PER_STEP_LIMIT} (runs of one step per dossier)")
+    return value
 
 
 def _step_names_en(raw: Any) -> dict[str, str]:

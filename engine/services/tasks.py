@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from engine.bootstrap import Core
+from engine.bootstrap import Core, overrides_column, policy_column
 from engine.errors import CHANGED_MEANWHILE, N_, Conflict, Forbidden, InvalidInput, NotFound
 from engine.models import Dossier, Procedure, ProcedureVersion, Task, User
 from engine.projections import (
@@ -22,6 +22,7 @@ from engine.projections import (
     event,
     project,
     save_state,
+    settle_step_alerts,
     write_events,
 )
 from engine.runtime import Incident, LoopLimitReached
@@ -152,7 +153,11 @@ _FOR_COMPLETION = (
            TASKS.c.claimed_by, TASKS.c.form_key, TASKS.c.name, TASKS.c.instance_id,
            *DOSSIER_COLUMNS, DOSSIERS.c.procedure_version_id,
            INSTANCES.c.state.label("workflow_state"), INSTANCES.c.revision,
-           INSTANCES.c.status.label("instance_status"))
+           INSTANCES.c.status.label("instance_status"),
+           # The administrator's settings, read with the task: no query of their own, and
+           # every process sees a change at once.
+           policy_column(DOSSIERS.c.procedure_id).label("policy"),
+           overrides_column().label("overrides"))
     .join(DOSSIERS, DOSSIERS.c.id == TASKS.c.dossier_id)
     .join(INSTANCES, INSTANCES.c.id == TASKS.c.instance_id)
     .where(TASKS.c.id == bindparam("task_id"))
@@ -179,7 +184,7 @@ def complete_task(core: Core, user: User, task_id: str, data: dict[str, Any], no
         row = _load_for_completion(uow.session, task_id)
         _check_access(user, row.role, row.department)
         _check_open(row.state, row.claimed_by, user)
-        parsed = core.parsed_for(uow.session, row.procedure_version_id)
+        parsed = core.parsed_with_policy(uow.session, row.procedure_version_id, row.policy)
         form = parsed.forms.get(row.form_key) if row.form_key else None
         errors = field_errors(form, data, lang) if form else {}
         if errors:
@@ -190,7 +195,7 @@ def complete_task(core: Core, user: User, task_id: str, data: dict[str, Any], no
             raise Conflict(N_("The procedure of this dossier is stopped on an error that the "
                               "process designer must fix: try again after it is retried."))
         workflow = core.runtime.restore(row.workflow_state)
-        previous = {task.id for task in core.runtime.ready_tasks(workflow)} - {task_id}
+        previous = core.runtime.ready_ids(workflow) - {task_id}
         try:
             core.runtime.complete(workflow, task_id, data, now)
         except KeyError as exc:
@@ -208,8 +213,9 @@ def complete_task(core: Core, user: User, task_id: str, data: dict[str, Any], no
         conn.execute(_MARK_COMPLETED, {"task_id": task_id, "now": now, "user_id": user.id})
         dossier = DossierState.of(row)
         events = [event(dossier.id, "completed", now, user.username, task_id, row.name, data)]
-        project(conn, core.runtime, core.calendar_for(uow.session), parsed, dossier,
-                row.instance_id, workflow, now, user.username, events, previous)
+        calendar = core.calendar_from(uow.session, row.overrides)
+        project(conn, core.runtime, calendar, parsed, dossier, row.instance_id, workflow, now,
+                user.username, events, previous)
         record_return(conn, dossier.id, row.form_key, data)
         write_events(conn, events)
         uow.commit()
@@ -223,6 +229,7 @@ def _keep_completion(core: Core, session: Session, row: Any, user: User, data: d
     """The step is completed and the failed workflow saved in incident: nothing is lost."""
     conn = session.connection()
     conn.execute(_MARK_COMPLETED, {"task_id": row.task_id, "now": now, "user_id": user.id})
+    settle_step_alerts(conn, row.task_id, now)
     record_return(conn, row.id, row.form_key, data)
     write_events(conn, [event(row.id, "completed", now, user.username, row.task_id, row.name,
                               data)])
