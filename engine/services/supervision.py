@@ -206,13 +206,21 @@ def counts(alerts: list[Alert]) -> dict[str, dict[str, Counter[str]]]:
 
 
 def acknowledge(core: Core, user: User, escalation_id: int, note: str, now: datetime) -> None:
-    """Record that a supervisor has seen an alert and what they did about it."""
+    """Record that a supervisor has seen an alert and what they did about it.
+
+    A head acknowledges only the alerts of their own department's steps.
+    """
     with core.uow() as uow:
         escalation = uow.session.get(Escalation, escalation_id)
         if escalation is None:
             raise NotFound(N_("This alert does not exist. Reload the list."))
         if escalation.acknowledged_at is not None:
             raise Conflict(N_("This alert has already been acknowledged."))
+        step = uow.session.get(Task, escalation.task_id) if escalation.task_id else None
+        if not AGENCY_WIDE & user.role_set and step is not None and step.department and \
+                step.department != user.department:
+            raise Forbidden(N_("This step belongs to another department: its head or a "
+                               "supervisor acknowledges its alerts."))
         escalation.acknowledged_at, escalation.acknowledged_by = now, user.id
         escalation.note = note.strip()[:1000] or None
         uow.session.flush()

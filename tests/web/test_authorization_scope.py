@@ -20,7 +20,16 @@ from sqlalchemy import func, select
 
 from engine.bootstrap import Core
 from engine.demo import _scan, step_data
-from engine.models import Apology, CalendarOverride, Comment, Dossier, ProcedureVersion, Task, User
+from engine.models import (
+    Apology,
+    CalendarOverride,
+    Comment,
+    Dossier,
+    Escalation,
+    ProcedureVersion,
+    Task,
+    User,
+)
 from engine.services import catalogue, dossiers, reception, tasks
 from engine.services.online_submission import Submission, submit_online
 from engine.services.portal import Upload
@@ -353,6 +362,23 @@ def test_a_head_reassigns_only_the_steps_of_their_own_department(world: World) -
                            json={"officer_id": world.users["specialist_other"]})
     assert response.status_code == 403
     assert world.task(world.dept_task).claimed_by is None
+
+
+def test_a_head_acknowledges_only_the_alerts_of_their_own_department(world: World) -> None:
+    step = world.task(world.dept_task)
+    with world.core.uow() as uow:
+        alert = Escalation(dossier_id=step.dossier_id, kind="step", ref=step.id,
+                           task_id=step.id, level=2, role="head", due_at=step.created_at,
+                           raised_at=step.created_at)
+        uow.session.add(alert)
+        uow.commit()
+        alert_id = alert.id
+    client = world.app.test_client()
+    path = f"/api/v1/escalations/{alert_id}/acknowledge"
+    refused = client.post(path, headers=world.token("head_own"), json={"note": "seen"})
+    assert refused.status_code == 403
+    allowed = client.post(path, headers=world.token("head_other"), json={"note": "seen"})
+    assert allowed.status_code == 200
 
 
 # --- publishing, the calendar and the policies --------------------------------------------
