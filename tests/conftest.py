@@ -120,6 +120,13 @@ def make_core(engine: Engine) -> Core:
 
 
 @pytest.fixture
+def pg_core(pg_engine: Engine) -> Core:
+    """The core on PostgreSQL only, emptied first (tests of PostgreSQL's own behaviour)."""
+    _truncate(pg_engine)
+    return make_core(pg_engine)
+
+
+@pytest.fixture
 def core(any_db: Engine) -> Core:
     """The core on each configured database."""
     return make_core(any_db)

@@ -9,14 +9,13 @@ from typing import Any
 
 import pytest
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
-from sqlalchemy import Engine
 
 from engine.bootstrap import Core
 from engine.demo import step_data
 from engine.errors import Conflict
 from engine.runtime import Runtime
 from engine.services import dossiers, tasks
-from tests.conftest import MONDAY_9AM, at, make_core
+from tests.conftest import MONDAY_9AM, at
 from tests.engine.walk import ready_tasks, receive, user
 
 pytestmark = pytest.mark.postgres
@@ -33,14 +32,6 @@ class _Rendezvous(Runtime):
                  now: datetime) -> None:
         super().complete(workflow, task_id, data, now)
         self.barrier.wait()
-
-
-@pytest.fixture
-def pg_core(pg_engine: Engine) -> Core:
-    from tests.conftest import _truncate
-
-    _truncate(pg_engine)
-    return make_core(pg_engine)
 
 
 def test_two_concurrent_completions_of_one_task_one_wins(pg_core: Core) -> None:

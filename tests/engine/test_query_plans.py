@@ -21,10 +21,10 @@ import pytest
 from sqlalchemy import Engine, event, select, text
 
 from engine.bootstrap import Core
-from engine.models import Base, User
+from engine.models import User
 from engine.services import supervision, task_list
 from engine.services.task_list import TaskFilters
-from tests.conftest import MONDAY_9AM, make_core
+from tests.conftest import MONDAY_9AM
 
 pytestmark = pytest.mark.postgres
 NOW = MONDAY_9AM
@@ -90,15 +90,6 @@ SEED = (
     SELECT i, :now - (:closed + :open - i) * interval '1 hour', 'reception', 'received', '{}'
     FROM generate_series(1, :closed + :open) AS i""",
 )
-
-
-@pytest.fixture
-def pg_core(pg_engine: Engine) -> Core:
-    """The core on the PostgreSQL test database, emptied first."""
-    names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
-    with pg_engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-    return make_core(pg_engine)
 
 
 def seed(core: Core, closed: int = 3000, open_: int = 1000) -> None:

@@ -20,9 +20,9 @@ import pytest
 from sqlalchemy import Engine, Select, delete, func, insert, make_url, select, text
 
 from engine.bootstrap import Core
-from engine.models import Base, DueItem, Escalation, Event, Task
+from engine.models import DueItem, Escalation, Event, Task
 from engine.projections import DEADLINE
-from tests.conftest import PG_URL, make_core
+from tests.conftest import PG_URL
 from tests.engine.walk import ready_tasks, receive
 
 pytestmark = pytest.mark.postgres
@@ -33,15 +33,6 @@ ITEMS = 1000
 TIMEOUT = 60.0
 
 Starter = Callable[..., subprocess.Popen[bytes]]
-
-
-@pytest.fixture
-def pg_core(pg_engine: Engine) -> Core:
-    """The core on an emptied PostgreSQL test schema."""
-    names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
-    with pg_engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-    return make_core(pg_engine)
 
 
 @pytest.fixture

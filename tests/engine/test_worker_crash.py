@@ -31,7 +31,7 @@ from sqlalchemy import Engine, make_url, select, text
 from engine.bootstrap import Core
 from engine.demo import step_data
 from engine.models import Dossier, Event, ProcessInstance, Task
-from tests.conftest import PG_URL, _truncate, make_core
+from tests.conftest import PG_URL
 from tests.engine.walk import ready_tasks, receive
 
 pytestmark = pytest.mark.postgres
@@ -39,12 +39,6 @@ pytestmark = pytest.mark.postgres
 ROOT = Path(__file__).resolve().parents[2]
 GUNICORN = Path(sys.executable).parent / "gunicorn"
 TIMEOUT = 30.0
-
-
-@pytest.fixture
-def pg_core(pg_engine: Engine) -> Core:
-    _truncate(pg_engine)
-    return make_core(pg_engine)
 
 
 class Server:
