@@ -20,13 +20,15 @@ MotCua under load: gunicorn (`web:create_app(...)`, the rate limits switched off
 factory's test_config for this server only) with N workers, sync or gthread, on 127.0.0.1.
 Each officer fetches a bearer token (POST /api/v1/auth/token), then loops until the time is
 up: list its available tasks (GET /api/v1/tasks, a page of them), and for up to --batch of
-them in random order: claim (POST .../claim) and complete (POST .../complete) with the
-step's valid form data (engine.demo.step_data). Reception officers also receive a new
-dossier (POST /api/v1/dossiers) every --receive-every completions. A 409 (another officer
-got there first) is a lost race, counted apart from errors. Officers run as threads of this
-process or as forked processes (--mode processes), one HTTP keep-alive connection each
-(http.client; sync workers close it after each response and it is reopened). The load
-generator shares the machine's cores with gunicorn and PostgreSQL.
+them in random order: complete (POST .../complete) with the step's valid form data
+(engine.demo.step_data), after claiming it first (POST .../claim) for a share of them
+(--claim-share, default 0.25): as on the task page, where an officer may claim a task to
+keep it for later or complete a free one at once (completing claims it). Reception officers
+also receive a new dossier (POST /api/v1/dossiers) every --receive-every completions. A 409
+(another officer got there first) is a lost race, counted apart from errors. Officers run as
+threads of this process or as forked processes (--mode processes), one HTTP keep-alive
+connection each (http.client; sync workers close it after each response and it is
+reopened). The load generator shares the machine's cores with gunicorn and PostgreSQL.
 
 Measured: completions per second over the run's wall time, the latency of each completion
 request (p50/p95/p99), errors by kind, and the CPU time each side used per completion
@@ -40,9 +42,9 @@ each dossier's status is the last one its event log names; each instance's revis
 more than the saves its event log records.
 
 Ends with `RESULT completions_per_s=… p50_ms=… p95_ms=… p99_ms=… errors=… conflicts=… lost=…
-duplicated=… inconsistent=… inprocess_per_s=… workers=… cpu_ms=…` (the best run with --sweep;
-cpu_ms: server + database + load generator CPU per completion). The database is dropped and
-gunicorn stopped at the end, on error and on Ctrl-C too.
+duplicated=… inconsistent=… inprocess_per_s=… workers=… cpu_ms=… claim_share=…` (the best run
+with --sweep; cpu_ms: server + database + load generator CPU per completion). The database is
+dropped and gunicorn stopped at the end, on error and on Ctrl-C too.
 """
 
 from __future__ import annotations
@@ -354,7 +356,7 @@ class Client:
 
 def run_officer(officer: Officer, port: int, names: dict[str, str], start_at: float,
                 duration: float, batch: int, page: int, receive_every: int,
-                seed: int) -> Tally:
+                claim_share: float, seed: int) -> Tally:
     """One officer's loop: list, claim, complete (and receive), until the time is up."""
     rng = random.Random(seed)
     tally = Tally()
@@ -406,7 +408,7 @@ def run_officer(officer: Officer, port: int, names: dict[str, str], start_at: fl
             if time.time() >= end:
                 break
             task_id = task["id"]
-            if task["claimed_by"] is None:
+            if task["claimed_by"] is None and rng.random() < claim_share:
                 status, _, elapsed = timed("POST", f"/api/v1/tasks/{task_id}/claim")
                 tally.other_latencies.append(elapsed)
                 if status != 200:
@@ -436,7 +438,8 @@ def run_load(officers: list[Officer], port: int, names: dict[str, str], args: An
     timer = threading.Timer(max(0.0, start_at - time.time()), meter.begin)
     timer.start()
     jobs = [(o, port, names, start_at, args.duration, args.batch, args.page,
-             args.receive_every, number) for number, o in enumerate(officers)]
+             args.receive_every, args.claim_share, number)
+            for number, o in enumerate(officers)]
     tallies: dict[int, Tally] = {}
     if args.mode == "processes":
         context = multiprocessing.get_context("fork")
@@ -620,7 +623,7 @@ def table(runs: list[Run], inprocess: tuple[int, float]) -> str:
     return "\n".join(lines)
 
 
-def result_line(run: Run, inprocess: tuple[int, float]) -> str:
+def result_line(run: Run, inprocess: tuple[int, float], claim_share: float) -> str:
     """The RESULT line of the best run (the last one with --sweep)."""
     t = run.total
     count, spent = inprocess
@@ -629,7 +632,7 @@ def result_line(run: Run, inprocess: tuple[int, float]) -> str:
             f" errors={run.errors} conflicts={t.conflicts} lost={run.findings.lost}"
             f" duplicated={run.findings.duplicated} inconsistent={run.findings.inconsistent}"
             f" inprocess_per_s={count / spent:.1f} workers={run.workers}"
-            f" cpu_ms={sum(run.cpu_ms.values()):.1f}")
+            f" cpu_ms={sum(run.cpu_ms.values()):.1f} claim_share={claim_share:g}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -647,6 +650,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--per-step", type=int, default=0,
                         help="dossiers staged at each step (default: enough for the run)")
     parser.add_argument("--batch", type=int, default=5, help="tasks worked per list")
+    parser.add_argument("--claim-share", type=float, default=0.25,
+                        help="share of the tasks claimed before they are completed (0-1)")
     parser.add_argument("--page", type=int, default=25, help="tasks per list request")
     parser.add_argument("--receive-every", type=int, default=4,
                         help="a reception officer receives a dossier per N completions")
@@ -695,7 +700,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     print(table(runs, inprocess))
     best = max(runs, key=lambda r: r.per_s)
-    print(result_line(best, inprocess))
+    print(result_line(best, inprocess, args.claim_share))
     return 1 if interrupted else 0
 
 

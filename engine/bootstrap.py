@@ -12,7 +12,7 @@ from sqlalchemy import Engine, ScalarSelect, String, bindparam, case, cast, func
 from sqlalchemy.orm import Session, object_session, sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
 
-from engine.db import make_engine, make_session_factory
+from engine.db import make_engine, make_session_factory, reader
 from engine.errors import NotFound
 from engine.models import CalendarOverride, EscalationSetting, Procedure, ProcedureVersion
 from engine.runtime import Runtime
@@ -82,6 +82,9 @@ class Core:
     session_factory: sessionmaker[Any]
     cache: SpecCache
     runtime: Runtime
+    # The same database for work that only reads (engine.db.reader).
+    reader: Engine
+    read_session_factory: sessionmaker[Any]
     version_hashes: dict[int, str] = field(default_factory=dict)
     _calendars: dict[frozenset[tuple[date, bool]], WorkingCalendar] = field(
         default_factory=dict)
@@ -123,6 +126,10 @@ class Core:
     def uow(self) -> UnitOfWork:
         """A new unit of work on this core's database."""
         return UnitOfWork(self.session_factory)
+
+    def reads(self) -> UnitOfWork:
+        """A unit of work that only reads (`engine.db.reader`): never commit it."""
+        return UnitOfWork(self.read_session_factory)
 
     def parsed_version(self, version: ProcedureVersion) -> ParsedVersion:
         """The parsed spec of a deployed version, with the administrator's escalation policy."""
@@ -197,12 +204,15 @@ class Core:
 def bootstrap(settings: Settings, db: Engine | None = None) -> Core:
     """Build the core for `settings` (tests pass their own engine)."""
     db = db if db is not None else make_engine(settings.database_url)
+    reads = reader(db)
     cache = SpecCache()
     core = Core(
         settings=settings,
         db=db,
         session_factory=make_session_factory(db),
         cache=cache,
+        reader=reads,
+        read_session_factory=make_session_factory(reads),
         runtime=None,  # type: ignore[arg-type]  # set below: the serializer needs the core
     )
     core.runtime = Runtime(cache, LeanSerializer(core.load_by_hash))

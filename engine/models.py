@@ -202,7 +202,8 @@ class DueItem(Base):
     """The next due moment of a deadline or a BPMN timer, found by its indexed due_at."""
 
     __tablename__ = "due_item"
-    __table_args__ = (UniqueConstraint("instance_id", "kind", "ref", "level"),)
+    __table_args__ = (UniqueConstraint("instance_id", "kind", "ref", "level"),
+                      Index("ix_due_item_dossier_kind", "dossier_id", "kind"))
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(20))
     instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"))

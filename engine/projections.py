@@ -204,8 +204,9 @@ def project(conn: Connection, runtime: Runtime, calendar: WorkingCalendar,
             parsed: ParsedVersion, dossier: DossierState, instance_id: int,
             workflow: BpmnWorkflow, now: datetime, actor: str | None,
             events: list[dict[str, Any]], previous: set[str],
-            clock_start: datetime | None = None) -> None:
-    """Rewrite the task, due_item and dossier rows of one instance; append events.
+            clock_start: datetime | None = None) -> list[ReadyTask]:
+    """Rewrite the task, due_item and dossier rows of one instance; append events; return
+    the user tasks now ready.
 
     `previous` holds the ids of the user tasks that were ready before this change and are
     still projected as ready (the one just completed excluded): the projections are written
@@ -219,6 +220,7 @@ def project(conn: Connection, runtime: Runtime, calendar: WorkingCalendar,
         _project_timers(conn, runtime, dossier, instance_id, workflow)
     _project_status(conn, calendar, parsed, dossier, instance_id, workflow, ready, now, actor,
                     events)
+    return ready
 
 
 def _project_tasks(conn: Connection, calendar: WorkingCalendar, parsed: ParsedVersion,

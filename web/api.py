@@ -227,9 +227,12 @@ def complete(task_id: str) -> ResponseReturnValue:
     data = body.get("data")
     if not isinstance(data, dict):
         raise InvalidInput(N_("Send the form's values as {\"data\": {...}}."), {})
-    result = tasks.complete_task(current_core(), _user(), task_id, data, now(), lang())
-    return jsonify(_dossier_json(dossiers.get_dossier_answer(current_core(),
-                                                             result.dossier_code)))
+    done = tasks.complete_task(current_core(), _user(), task_id, data, now(), lang())
+    # What the completion itself knows, read again from nowhere: the history and the rest of
+    # the dossier are at GET /dossiers/<code>.
+    return jsonify({"code": done.dossier_code, "status": done.status, "tasks": [
+        {"id": step.id, "dossier_code": done.dossier_code, "name": step.name,
+         "lane": step.lane, "role": step.role, "state": "ready"} for step in done.next_steps]})
 
 
 # The most alerts one call returns; `offset` pages through the rest.

@@ -57,10 +57,22 @@ _DOSSIER = {
         "history": {"type": "array", "items": {"type": "object"}},
     },
 }
+_COMPLETION = {
+    "type": "object",
+    "required": ["code", "status", "tasks"],
+    "properties": {
+        "code": {"type": "string"},
+        "status": {"type": "integer", "minimum": 1, "maximum": 10,
+                   "description": "national portal status code"},
+        "tasks": {"type": "array", "items": {"$ref": "#/components/schemas/Task"},
+                  "description": "the dossier's steps waiting for an officer now"},
+    },
+}
 _SCHEMAS = {
     "Error": _ERROR,
     "Task": _TASK,
     "Dossier": _DOSSIER,
+    "Completion": _COMPLETION,
     "Applicant": {k: v for k, v in APPLICANT_SCHEMA.items() if k != "$schema"},
     "NewDossier": {
         "type": "object",
@@ -213,8 +225,9 @@ def openapi_document() -> dict[str, Any]:
             "/tasks/{task_id}/complete": {
                 "post": {
                     **_op(
-                        "Complete a task with its form data",
-                        _ref("Dossier"),
+                        "Complete a task with its form data: the dossier's status and "
+                        "the steps now waiting (GET /dossiers/{code} has the history)",
+                        _ref("Completion"),
                         401,
                         403,
                         404,

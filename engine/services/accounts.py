@@ -76,7 +76,7 @@ def _log(session: Session, kind: str, username: str, now: datetime, channel: str
 
 def get_user(core: Core, user_id: int) -> User | None:
     """The active user with this id, if any."""
-    with core.uow() as uow:
+    with core.reads() as uow:
         user = uow.session.get(User, user_id)
     return user if user is not None and user.active else None
 
@@ -110,7 +110,7 @@ _TOKEN_USER = (
 
 def user_for_token(core: Core, token: str, now: datetime) -> User:
     """The user a valid, unexpired, unrevoked token belongs to, else Unauthenticated."""
-    with core.db.connect() as conn:
+    with core.reader.connect() as conn:
         row = conn.execute(_TOKEN_USER, {"token_hash": _digest(token)}).first()
     if row is None:
         raise Unauthenticated(N_("Unknown token: get a new one from POST /api/v1/auth/token."))

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session, load_only
+from sqlalchemy.orm import Session, defer
 
 from engine.bootstrap import Core
 from engine.errors import N_, Forbidden, InvalidInput, NotFound
@@ -87,7 +87,9 @@ def prepare(core: Core, session: Session, procedure_code: str) -> Prepared:
     if procedure is None or procedure.latest_version_id is None:
         raise NotFound(N_("No procedure has the code %(code)s. Choose one from the "
                           "catalogue."), code=procedure_code)
-    version = session.get_one(ProcedureVersion, procedure.latest_version_id)
+    # The BPMN and the forms are read only when the version is not parsed in memory yet.
+    version = session.get_one(ProcedureVersion, procedure.latest_version_id, options=[
+        defer(ProcedureVersion.bpmn_xml), defer(ProcedureVersion.forms)])
     return Prepared(procedure, version, core.parsed_version(version),
                     core.calendar_for(session))
 
@@ -243,37 +245,6 @@ def get_dossier(core: Core, code: str) -> DossierDetail:
             attachments=list(session.scalars(
                 select(Attachment).where(Attachment.dossier_id == dossier.id)
                 .order_by(Attachment.id))),
-        )
-
-
-def get_dossier_answer(core: Core, code: str) -> DossierDetail:
-    """A dossier by code as the API answers a completion: its procedure's code, its
-    version's number, its ready tasks and its history.
-
-    Nothing else is read (not the version's BPMN and forms, not notices or attachments):
-    the other columns of `procedure` and `version` raise if used, `notices` and
-    `attachments` are empty and `tasks` holds only the ready ones.
-    """
-    with core.uow() as uow:
-        session = uow.session
-        found = session.execute(
-            select(Dossier, Procedure, ProcedureVersion)
-            .join(Procedure, Procedure.id == Dossier.procedure_id)
-            .join(ProcedureVersion, ProcedureVersion.id == Dossier.procedure_version_id)
-            .where(Dossier.code == code)
-            .options(load_only(Procedure.code, raiseload=True),
-                     load_only(ProcedureVersion.version, raiseload=True))).first()
-        if found is None:
-            raise NotFound(N_("No dossier has the code %(code)s. Check the code and try "
-                              "again."), code=code)
-        dossier, procedure, version = found
-        return DossierDetail(
-            dossier=dossier, procedure=procedure, version=version,
-            tasks=list(session.scalars(
-                select(Task).where(Task.dossier_id == dossier.id, Task.state == "ready")
-                .order_by(Task.created_at))),
-            events=list(session.scalars(
-                select(Event).where(Event.dossier_id == dossier.id).order_by(Event.id))),
         )
 
 

@@ -185,7 +185,7 @@ def task_page(core: Core, user: User, filters: TaskFilters, now: datetime | None
     size = max(1, min(filters.per_page, 500))
     start = (max(filters.page, 1) - 1) * size
     searched_all = True
-    with core.uow() as uow:
+    with core.reads() as uow:
         session = uow.session
         since = oldest_running(session) if filters.sort == "received" else None
         if filters.search.strip():

@@ -44,16 +44,27 @@ class TaskDetail:
 
 
 @dataclass(frozen=True)
+class NextStep:
+    """A step of the dossier waiting for an officer once a task is completed."""
+
+    id: str
+    name: str
+    lane: str | None
+    role: str
+
+
+@dataclass(frozen=True)
 class Completion:
-    """What completing a task did to its dossier."""
+    """What completing a task did to its dossier: its status and the steps now waiting."""
 
     dossier_code: str
     status: int
+    next_steps: tuple[NextStep, ...] = ()
 
 
 def get_task(core: Core, user: User, task_id: str) -> TaskDetail:
     """A task the user may see, with its dossier and form."""
-    with core.uow() as uow:
+    with core.reads() as uow:
         task = _task_for(uow.session, user, task_id)
         dossier = uow.session.get_one(Dossier, task.dossier_id)
         version = uow.session.get_one(ProcedureVersion, dossier.procedure_version_id)
@@ -161,6 +172,12 @@ _FOR_COMPLETION = (
     .join(DOSSIERS, DOSSIERS.c.id == TASKS.c.dossier_id)
     .join(INSTANCES, INSTANCES.c.id == TASKS.c.instance_id)
     .where(TASKS.c.id == bindparam("task_id"))
+    # On PostgreSQL the task and its workflow stay locked until the commit: a second
+    # officer completing the same task waits, then reads it completed and gets a 409 at
+    # once, without running the engine for nothing; a step of a parallel branch of the same
+    # dossier waits and then completes on the new state instead of failing. (SQLite's
+    # BEGIN IMMEDIATE already lets one writer in at a time; it has no FOR UPDATE.)
+    .with_for_update(of=[TASKS, INSTANCES])
 )
 _MARK_COMPLETED = (
     update(TASKS).where(TASKS.c.id == bindparam("task_id"))
@@ -214,14 +231,17 @@ def complete_task(core: Core, user: User, task_id: str, data: dict[str, Any], no
         dossier = DossierState.of(row)
         events = [event(dossier.id, "completed", now, user.username, task_id, row.name, data)]
         calendar = core.calendar_from(uow.session, row.overrides)
-        project(conn, core.runtime, calendar, parsed, dossier, row.instance_id, workflow, now,
-                user.username, events, previous)
+        ready = project(conn, core.runtime, calendar, parsed, dossier, row.instance_id,
+                        workflow, now, user.username, events, previous)
         record_return(conn, dossier.id, row.form_key, data)
         write_events(conn, events)
         uow.commit()
         status = next((e["data"]["to"] for e in reversed(events)
                        if e["kind"] == "status_changed"), dossier.status)
-        return Completion(dossier_code=dossier.code, status=status)
+        lanes = parsed.procedure.lanes
+        return Completion(dossier_code=dossier.code, status=status, next_steps=tuple(
+            NextStep(t.id, t.name, t.lane, lanes[t.lane].role if t.lane in lanes else "")
+            for t in ready))
 
 
 def _keep_completion(core: Core, session: Session, row: Any, user: User, data: dict[str, Any],

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from sqlalchemy import text
 
 from engine.bootstrap import Core
 from engine.demo import step_data
@@ -21,23 +23,45 @@ from tests.engine.walk import ready_tasks, receive, user
 pytestmark = pytest.mark.postgres
 
 
-class _Rendezvous(Runtime):
-    """Holds each completion until both have loaded the same state, to force the race."""
+class _Held(Runtime):
+    """Holds the first completion inside the engine, its rows locked, until released."""
 
-    def __init__(self, base: Runtime, parties: int) -> None:
+    def __init__(self, base: Runtime) -> None:
         super().__init__(base.cache, base.serializer)
-        self.barrier = threading.Barrier(parties, timeout=20)
+        self.inside = threading.Event()
+        self.release = threading.Event()
+        self.calls = 0
 
     def complete(self, workflow: BpmnWorkflow, task_id: str, data: dict[str, Any],
                  now: datetime) -> None:
+        self.calls += 1
         super().complete(workflow, task_id, data, now)
-        self.barrier.wait()
+        if self.calls == 1:
+            self.inside.set()
+            assert self.release.wait(20)
+
+
+def _wait_for_a_lock_wait(core: Core) -> None:
+    """Return once a completion waits on the rows the first one holds (at most 20 s)."""
+    deadline = time.monotonic() + 20
+    with core.db.connect() as conn:
+        while time.monotonic() < deadline:
+            waiting = conn.execute(text(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                "AND datname = current_database() AND query LIKE '%FOR UPDATE OF task%'"
+            )).scalar_one()
+            conn.rollback()
+            if waiting:
+                return
+            time.sleep(0.005)
+    raise AssertionError("the second completion never waited for the first one's lock")
 
 
 def test_two_concurrent_completions_of_one_task_one_wins(pg_core: Core) -> None:
     dossier = receive(pg_core, MONDAY_9AM)
     [task] = ready_tasks(pg_core, dossier.code)
-    pg_core.runtime = _Rendezvous(pg_core.runtime, parties=2)
+    held = _Held(pg_core.runtime)
+    pg_core.runtime = held
     specialist = user(pg_core, "specialist")
 
     def attempt(minute: int) -> str:
@@ -49,8 +73,14 @@ def test_two_concurrent_completions_of_one_task_one_wins(pg_core: Core) -> None:
         return "done"
 
     with ThreadPoolExecutor(max_workers=2) as pool:
-        outcomes = sorted(pool.map(attempt, [1, 2]))
+        first = pool.submit(attempt, 1)
+        assert held.inside.wait(20)
+        second = pool.submit(attempt, 2)
+        _wait_for_a_lock_wait(pg_core)  # the task and its workflow are locked by the first
+        held.release.set()
+        outcomes = sorted([first.result(), second.result()])
     assert outcomes == ["conflict", "done"]
+    assert held.calls == 1  # the second read the task completed: no engine run for nothing
     detail = dossiers.get_dossier(pg_core, dossier.code)
     assert [t.bpmn_id for t in detail.tasks if t.state == "ready"] == ["draft_certificate"]
     assert len([e for e in detail.events if e.kind == "completed"]) == 1

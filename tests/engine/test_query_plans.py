@@ -25,10 +25,11 @@ from engine.models import User
 from engine.services import supervision, task_list
 from engine.services.task_list import TaskFilters
 from tests.conftest import MONDAY_9AM
+from tests.engine import walk
 
 pytestmark = pytest.mark.postgres
 NOW = MONDAY_9AM
-WATCHED = {"dossier", "task", "event", "escalation"}
+WATCHED = {"dossier", "task", "event", "escalation", "due_item"}
 TASK_INDEXES = {"ix_task_state_role_due", "ix_task_claimed_state_due", "ix_task_state_created"}
 
 # Closed dossiers (1..:closed) with three completed steps each and a settled alert on every
@@ -103,21 +104,23 @@ def seed(core: Core, closed: int = 3000, open_: int = 1000) -> None:
                   "procedure": procedure, "version": version, "specialist": specialist}
         for sql in SEED:
             conn.execute(text(sql), params)
-        conn.execute(text("SELECT setval(pg_get_serial_sequence('dossier', 'id'), "
-                          ":n)"), {"n": closed + open_})
+        for table in ("dossier", "process_instance"):
+            conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), :n)"),
+                         {"n": closed + open_})
     with core.db.connect() as conn:
         conn.execution_options(isolation_level="AUTOCOMMIT").execute(
             text("ANALYZE dossier, task, escalation, event, process_instance"))
 
 
 @contextmanager
-def recorded(engine: Engine) -> Iterator[list[tuple[str, Any]]]:
-    """The SELECT statements sent while the block runs, with their parameters."""
+def recorded(engine: Engine, kinds: tuple[str, ...] = ("SELECT",)
+             ) -> Iterator[list[tuple[str, Any]]]:
+    """The statements of `kinds` sent while the block runs, with their parameters."""
     statements: list[tuple[str, Any]] = []
 
     def record(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any,
                executemany: bool) -> None:
-        if statement.lstrip().upper().startswith("SELECT"):
+        if statement.lstrip().upper().startswith(kinds) and not executemany:
             statements.append((statement, parameters))
 
     event.listen(engine, "before_cursor_execute", record)
@@ -127,9 +130,11 @@ def recorded(engine: Engine) -> Iterator[list[tuple[str, Any]]]:
         event.remove(engine, "before_cursor_execute", record)
 
 
-def plans(engine: Engine, call: Callable[[], object]) -> list[dict[str, Any]]:
-    """The plan of each SELECT `call` sends, sequential scans discouraged (see above)."""
-    with recorded(engine) as statements:
+def plans(engine: Engine, call: Callable[[], object], kinds: tuple[str, ...] = ("SELECT",)
+          ) -> list[dict[str, Any]]:
+    """The plan of each statement of `kinds` that `call` sends, sequential scans discouraged
+    (see above); EXPLAIN without ANALYZE runs none of them."""
+    with recorded(engine, kinds) as statements:
         call()
     found = []
     with engine.connect() as conn:
@@ -240,3 +245,20 @@ def test_the_workload_counts_claimed_tasks_from_the_index(pg_core: Core) -> None
     [plan] = plans(pg_core.db, lambda: supervision.workload(pg_core, NOW + timedelta(hours=1)))
     assert seq_scans(plan) == set()
     assert "ix_task_claimed_state_due" in indexes(plan)
+
+
+def test_a_dossiers_writes_find_their_rows_by_index(pg_core: Core) -> None:
+    seed(pg_core)
+
+    def whole_life() -> None:
+        dossier = walk.receive(pg_core, NOW)
+        moment = NOW
+        while steps := walk.ready_tasks(pg_core, dossier.code):
+            moment += timedelta(hours=2)
+            walk.complete(pg_core, dossier.code, steps[0].bpmn_id, moment)
+
+    found = plans(pg_core.db, whole_life, kinds=("SELECT", "UPDATE", "DELETE"))
+    assert len(found) > 20
+    # Receipt, completions and closing (the appointment's items dropped by dossier) alike.
+    assert [seq_scans(plan) for plan in found if seq_scans(plan)] == []
+    assert any("ix_due_item_dossier_kind" in indexes(plan) for plan in found)
