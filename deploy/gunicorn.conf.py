@@ -29,8 +29,12 @@ workers = int(os.environ.get("MOTCUA_WORKERS") or os.environ.get("WEB_CONCURRENC
               or 2 * multiprocessing.cpu_count() + 1)
 timeout = int(os.environ.get("MOTCUA_TIMEOUT", "30"))
 graceful_timeout = 20
-# One process per worker, each with its own connection pool (engine/db.py pings connections
-# before use, so a worker recovers by itself after a database outage).
+# One process per worker, each with its own connection pool (engine/db.py pings a connection
+# that rested in the pool, and drops the pool when one fails, so a worker recovers by itself
+# after a database outage). Sync workers: each request on a connection of its own, taken by
+# whichever worker is free; measured with bench/load.py, 5 sync workers on 2 cores served
+# more completions with a lower p95 than gthread workers, whose keep-alive connections stay
+# with the worker that accepted them (one worker busy, the other idle).
 worker_class = "sync"
 # The application is imported once, by the master, and the workers share its memory; each
 # worker then opens its own database connections (post_fork).

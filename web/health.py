@@ -2,8 +2,9 @@
 
 A request that meets an unreachable database answers 503 with Retry-After, in the user's
 language (a page, or JSON under /api/); its unit of work never committed, so nothing is
-half-written. The engine pings pooled connections before use (engine/db.py), so the same
-worker serves normally again as soon as the database is back.
+half-written. The engine pings pooled connections that rested and drops its pool when one
+fails (engine/db.py), so the same worker serves normally again as soon as the database is
+back.
 """
 
 from __future__ import annotations
