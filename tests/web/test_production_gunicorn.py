@@ -77,17 +77,27 @@ def server(tmp_path: Path) -> Iterator[tuple[int, Path]]:
 
 def test_gunicorn_workers_add_up_their_counts_in_metrics(server: tuple[int, Path]) -> None:
     port, metrics_dir = server
-    with ThreadPoolExecutor(max_workers=4) as pool:  # concurrent, so both workers answer
-        statuses = list(pool.map(lambda _: _get(port, "/healthz")[0], range(40)))
-    assert statuses == [200] * 40
+    sent = 0
+    deadline = time.monotonic() + START_SECONDS
+    # Concurrent requests until both workers have answered some (each then has its own file
+    # of counts): a worker that is quick enough may otherwise take every one of a batch.
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        while len(_writers(metrics_dir)) < 2 and time.monotonic() < deadline:
+            statuses = list(pool.map(lambda _: _get(port, "/healthz")[0], range(40)))
+            assert statuses == [200] * 40
+            sent += 40
     status, text = _get(port, "/metrics")
     assert status == 200
     match = re.search(r'motcua_http_requests_total\{endpoint="health.healthz",method="GET",'
                       r'status="200"\} (\S+)', text)
-    assert match and float(match.group(1)) == 41  # with the request that found it up
+    assert match and float(match.group(1)) == sent + 1  # with the request that found it up
     assert "motcua_database_up 1.0" in text
     # What the reverse proxy forwards is not from this host, whatever the socket says.
     assert _get(port, "/metrics", {"X-Forwarded-For": "203.0.113.9"})[0] == 404
     # Each worker wrote its own counts; the scrape, answered by one of them, summed them all.
-    writers = {path.stem.rsplit("_", 1)[-1] for path in metrics_dir.glob("counter_*.db")}
-    assert len(writers) == 2
+    assert len(_writers(metrics_dir)) == 2
+
+
+def _writers(metrics_dir: Path) -> set[str]:
+    """The processes that wrote counts (prometheus_client's counter_<pid>.db files)."""
+    return {path.stem.rsplit("_", 1)[-1] for path in metrics_dir.glob("counter_*.db")}
