@@ -175,9 +175,11 @@ _FOR_COMPLETION = (
     # On PostgreSQL the task and its workflow stay locked until the commit: a second
     # officer completing the same task waits, then reads it completed and gets a 409 at
     # once, without running the engine for nothing; a step of a parallel branch of the same
-    # dossier waits and then completes on the new state instead of failing. (SQLite's
-    # BEGIN IMMEDIATE already lets one writer in at a time; it has no FOR UPDATE.)
-    .with_for_update(of=[TASKS, INSTANCES])
+    # dossier waits and then completes on the new state instead of failing. FOR NO KEY
+    # UPDATE, the lock the completion's own UPDATEs of these rows take anyway, only earlier:
+    # rows inserted elsewhere that refer to them (their foreign-key checks) do not wait.
+    # (SQLite's BEGIN IMMEDIATE already lets one writer in at a time; it has no FOR UPDATE.)
+    .with_for_update(of=[TASKS, INSTANCES], key_share=True)
 )
 _MARK_COMPLETED = (
     update(TASKS).where(TASKS.c.id == bindparam("task_id"))

@@ -10,11 +10,12 @@ from typing import Any
 
 import pytest
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
-from sqlalchemy import text
+from sqlalchemy import insert, text
 
 from engine.bootstrap import Core
 from engine.demo import step_data
 from engine.errors import Conflict
+from engine.projections import DUE
 from engine.runtime import Runtime
 from engine.services import dossiers, tasks
 from tests.conftest import MONDAY_9AM, at
@@ -47,8 +48,8 @@ def _wait_for_a_lock_wait(core: Core) -> None:
     with core.db.connect() as conn:
         while time.monotonic() < deadline:
             waiting = conn.execute(text(
-                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                "AND datname = current_database() AND query LIKE '%FOR UPDATE OF task%'"
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND "
+                "datname = current_database() AND query LIKE '%FOR NO KEY UPDATE OF task%'"
             )).scalar_one()
             conn.rollback()
             if waiting:
@@ -84,6 +85,32 @@ def test_two_concurrent_completions_of_one_task_one_wins(pg_core: Core) -> None:
     detail = dossiers.get_dossier(pg_core, dossier.code)
     assert [t.bpmn_id for t in detail.tasks if t.state == "ready"] == ["draft_certificate"]
     assert len([e for e in detail.events if e.kind == "completed"]) == 1
+
+
+def test_a_completion_under_way_does_not_hold_up_rows_that_refer_to_its_workflow(
+        pg_core: Core) -> None:
+    dossier = receive(pg_core, MONDAY_9AM)
+    [task] = ready_tasks(pg_core, dossier.code)
+    held = _Held(pg_core.runtime)
+    pg_core.runtime = held
+    specialist = user(pg_core, "specialist")
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        first = pool.submit(tasks.complete_task, pg_core, specialist, task.id,
+                            step_data("check_records", "2026-11-23"), at(23, 10, 1))
+        assert held.inside.wait(20)  # the task and its workflow are locked by the completion
+        try:
+            # What the scheduler does meanwhile: a due item of the same workflow, whose
+            # foreign-key check reads the locked row. Not held up: no lock_timeout error.
+            with pg_core.db.connect() as conn:
+                with conn.begin() as transaction:
+                    conn.execute(text("SET LOCAL lock_timeout = '2s'"))
+                    conn.execute(insert(DUE).values(
+                        kind="timer", instance_id=dossier.instance_id, dossier_id=dossier.id,
+                        ref="probe", level=0, due_at=at(24, 9, 0)))
+                    transaction.rollback()
+        finally:
+            held.release.set()
+        first.result()
 
 
 def test_parallel_receipts_get_unique_gap_free_codes(pg_core: Core) -> None:
