@@ -1,13 +1,15 @@
 """Bench: officers completing tasks and receiving dossiers over HTTP, gunicorn + PostgreSQL.
 
-Run from the repository root: `.venv/bin/python bench/load.py [--workers 4]
+Run from the repository root: `.venv/bin/python bench/load.py [--workers 5]
 [--worker-class gthread --threads 4] [--officers 16] [--duration 30] [--mode threads]`
 (`--sweep 2,3,4` runs one load per worker count against fresh stages of the same database).
 
 Setup (not measured): a database of its own, `motcua_load_<pid>` on PostgreSQL
 (--admin-url, default postgres@127.0.0.1:5432, trust auth), migrated; the bpmn/ catalogue
 deployed; one user per simulated officer with the role of the judicial record procedure's
-lane it works in (specialist, head, leader, and reception, which also receives dossiers).
+lane it works in (specialist, head, leader, and reception, which also receives dossiers),
+and a bearer token for each, issued in-process (logging in over HTTP sixteen times from one
+address would meet the login rate limit, which stays on).
 
 Baseline, measured first and alone: `engine.services.tasks.complete_task` called in-process,
 in one thread, on the same PostgreSQL, no HTTP. Those completions also stage the seeded
@@ -16,16 +18,16 @@ each step of the main path (check_records, draft_certificate, review, sign, retu
 so that every officer has work from the first second. `inprocess_per_s` = completions / time
 spent inside complete_task.
 
-MotCua under load: gunicorn (`web:create_app(...)`, the rate limits switched off by the
-factory's test_config for this server only) with N workers, sync or gthread, on 127.0.0.1.
-Each officer fetches a bearer token (POST /api/v1/auth/token), then loops until the time is
-up: list its available tasks (GET /api/v1/tasks, a page of them), and for up to --batch of
-them in random order: complete (POST .../complete) with the step's valid form data
-(engine.demo.step_data), after claiming it first (POST .../claim) for a share of them
-(--claim-share, default 0.25): as on the task page, where an officer may claim a task to
-keep it for later or complete a free one at once (completing claims it). Reception officers
-also receive a new dossier (POST /api/v1/dossiers) every --receive-every completions. A 409
-(another officer got there first) is a lost race, counted apart from errors. Officers run as
+MotCua under load: gunicorn as `make serve` runs it (`-c deploy/gunicorn.conf.py`: the
+production app, its request log, its Prometheus metrics) with N workers, sync (as there) or
+gthread, on 127.0.0.1. Each officer loops until the time is up: list its available tasks
+(GET /api/v1/tasks, a page of them), and for up to --batch of them in random order: complete
+(POST .../complete) with the step's valid form data (engine.demo.step_data), after claiming
+it first (POST .../claim) for a share of them (--claim-share, default 0.25): as on the task
+page, where an officer may claim a task to keep it for later or complete a free one at once
+(completing claims it). Reception officers also receive a new dossier (POST /api/v1/dossiers)
+every --receive-every completions. A 409 (another officer got there first) is a lost race,
+counted apart from errors. Officers run as
 threads of this process or as forked processes (--mode processes), one HTTP keep-alive
 connection each (http.client; sync workers close it after each response and it is
 reopened). The load generator shares the machine's cores with gunicorn and PostgreSQL.
@@ -56,6 +58,7 @@ import multiprocessing
 import os
 import random
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -83,6 +86,7 @@ from engine.db import make_engine  # noqa: E402
 from engine.demo import step_data  # noqa: E402
 from engine.models import Dossier, Event, ProcessInstance, Task, User  # noqa: E402
 from engine.services import catalogue, dossiers, tasks  # noqa: E402
+from web.production import GUNICORN_CONFIG  # noqa: E402
 
 PROCEDURE = "judicial_record_certificate"
 MAIN_PATH = ("check_records", "draft_certificate", "review", "sign", "return_result")
@@ -125,6 +129,7 @@ class Officer:
     role: str
     user_id: int
     receives: bool
+    token: str
 
 
 def officer_roles(count: int) -> list[str]:
@@ -134,14 +139,18 @@ def officer_roles(count: int) -> list[str]:
 
 
 def set_up(url: str, officers: int) -> tuple[Core, list[Officer], dict[str, str]]:
-    """Migrate, deploy the catalogue, create the officers; the step ids by task name."""
+    """Migrate, deploy the catalogue, create the officers with their bearer tokens; the step
+    ids by task name."""
+    from engine.services import accounts
+
     core = bootstrap(Settings(database_url=url), db=make_engine(url))
     migrate.upgrade(core.db)
     versions = catalogue.load_catalogue(core, ROOT / "bpmn", "load-bench", wall_now())
     users = []
     for number, role in enumerate(officer_roles(officers)):
         user = accounts_user(core, f"{role}{number:02d}", role)
-        users.append(Officer(user.username, role, user.id, role == "reception"))
+        users.append(Officer(user.username, role, user.id, role == "reception",
+                             accounts.issue_token(core, user, wall_now())))
     [version] = [v for v in versions if v.process_id == PROCEDURE]
     parsed = core.parsed_version(version)
     names = {spec.bpmn_name: spec.bpmn_id for spec in parsed.spec.task_specs.values()
@@ -150,7 +159,7 @@ def set_up(url: str, officers: int) -> tuple[Core, list[Officer], dict[str, str]
 
 
 def accounts_user(core: Core, username: str, role: str) -> User:
-    """A user whose password the server checks when its token is fetched."""
+    """An officer's account."""
     from engine.services import accounts
 
     return accounts.create_user(core, username=username, password=PASSWORD,
@@ -256,19 +265,27 @@ class CpuMeter:
 @contextmanager
 def gunicorn(url: str, workers: int, worker_class: str, threads: int
              ) -> Iterator[tuple[int, int]]:
-    """gunicorn serving MotCua on 127.0.0.1:<port> against `url`, stopped on the way out."""
+    """gunicorn serving MotCua on 127.0.0.1:<port> against `url` as in production
+    (deploy/gunicorn.conf.py: web.wsgi:app preloaded, a log line per request, Prometheus
+    metrics in files shared by the workers), stopped on the way out. Its log goes to a file,
+    whose end is printed if it fails to start."""
     port = free_port()
-    app = "web:create_app(test_config={'RATELIMIT_ENABLED': False})"
-    command = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}",
-               "--workers", str(workers), "--worker-class", worker_class,
-               "--threads", str(threads), "--log-level", "warning", "--chdir", str(ROOT),
-               "--graceful-timeout", "5", "--keep-alive", "30", app]
-    upload = tempfile.mkdtemp(prefix="motcua-load-")
+    command = [sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONFIG),
+               "--worker-class", worker_class, "--threads", str(threads),
+               "--graceful-timeout", "5", "--keep-alive", "30"]
+    folder = Path(tempfile.mkdtemp(prefix="motcua-load-"))
     env = {**os.environ, "DATABASE_URL": url, "MOTCUA_SECRET_KEY": secrets.token_hex(16),
-           "MOTCUA_UPLOAD_DIR": upload}
-    process = subprocess.Popen(command, env=env, start_new_session=True)
+           "MOTCUA_UPLOAD_DIR": str(folder / "uploads"), "MOTCUA_BIND": f"127.0.0.1:{port}",
+           "MOTCUA_WORKERS": str(workers)}
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)  # the configuration makes a folder of its own
+    log = (folder / "gunicorn.log").open("wb")
+    process = subprocess.Popen(command, env=env, cwd=ROOT, stderr=log, start_new_session=True)
     try:
-        wait_ready(port, process)
+        try:
+            wait_ready(port, process)
+        except RuntimeError:
+            print((folder / "gunicorn.log").read_text()[-3000:], file=sys.stderr)
+            raise
         yield port, process.pid
     finally:
         process.send_signal(signal.SIGTERM)
@@ -277,6 +294,8 @@ def gunicorn(url: str, workers: int, worker_class: str, threads: int
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+        log.close()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def wait_ready(port: int, process: subprocess.Popen[bytes], limit: float = 60.0) -> None:
@@ -361,11 +380,7 @@ def run_officer(officer: Officer, port: int, names: dict[str, str], start_at: fl
     rng = random.Random(seed)
     tally = Tally()
     client = Client(port)
-    status, body = client.call("POST", "/api/v1/auth/token",
-                               {"username": officer.username, "password": PASSWORD})
-    if status != 201:
-        raise RuntimeError(f"{officer.username}: token refused ({status}: {body})")
-    client.token = body["token"]
+    client.token = officer.token
     time.sleep(max(0.0, start_at - time.time()))
     end = start_at + duration
     since_receipt = 0
@@ -640,7 +655,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--admin-url", default=DEFAULT_ADMIN,
                         help="a PostgreSQL database to create and drop ours from")
-    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=5, help="2 x cores + 1, as make serve")
     parser.add_argument("--sweep", default="", help="worker counts to try in turn, e.g. 2,3,4")
     parser.add_argument("--worker-class", choices=("sync", "gthread"), default="sync")
     parser.add_argument("--threads", type=int, default=1, help="threads per gthread worker")

@@ -113,8 +113,9 @@ def _ping_idle_connections(engine: Engine) -> None:
         try:
             engine.dialect.do_ping(dbapi_connection)
         except engine.dialect.loaded_dbapi.Error as error:
-            # The pool closes this connection and checks out another (SQLAlchemy's protocol).
-            raise exc.DisconnectionError(str(error)) from error
+            # The pool drops every connection it holds (they died with this one, most likely)
+            # and checks out a new one, as pool_pre_ping does.
+            raise exc.InvalidatePoolError(str(error)) from error
 
 
 READ_ONLY = "motcua_read_only"

@@ -11,12 +11,23 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, Flask, current_app, jsonify, make_response, request
+from flask import (
+    Blueprint,
+    Flask,
+    current_app,
+    flash,
+    jsonify,
+    make_response,
+    redirect,
+    request,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import text
 
+from engine.errors import CHANGED_MEANWHILE
 from web import current_core, lang
 
 bp = Blueprint("health", __name__)
@@ -27,9 +38,16 @@ STATEMENT_TIMEOUT_MS = 2000
 OUTAGES = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError)
 
 
+def is_transaction_conflict(error: BaseException) -> bool:
+    """Whether PostgreSQL rolled the transaction back for colliding with another one (a
+    deadlock or a serialization failure, SQLSTATE class 40): done again, it would succeed."""
+    sqlstate = getattr(getattr(error, "orig", None), "sqlstate", None)
+    return isinstance(error, sa_exc.DBAPIError) and str(sqlstate or "").startswith("40")
+
+
 def is_outage(error: BaseException) -> bool:
     """Whether `error` means the database cannot be reached (not a bug in a query)."""
-    if not isinstance(error, OUTAGES):
+    if not isinstance(error, OUTAGES) or is_transaction_conflict(error):
         return False
     # SQLite reports a missing table as an OperationalError too: that is a bug, not an outage.
     return "no such " not in str(getattr(error, "orig", error))
@@ -64,7 +82,23 @@ def unavailable_message() -> str:
                    "Please try again in a few minutes.")
 
 
+def _transaction_conflict(error: Exception) -> ResponseReturnValue:
+    """A 409 the user can act on: nothing was written, doing it again works."""
+    log.warning("transaction conflict on %s %s: %s", request.method, request.path,
+                type(getattr(error, "orig", None) or error).__name__)
+    message = gettext(CHANGED_MEANWHILE)
+    if request.path.startswith("/api/"):
+        from web.api import error_body
+
+        return error_body(409, "conflict", message)
+    flash(message, "warning")
+    back = request.referrer or ""
+    return redirect(back if back.startswith(request.host_url) else url_for("tasks.index"))
+
+
 def _database_unavailable(error: Exception) -> ResponseReturnValue:
+    if is_transaction_conflict(error):
+        return _transaction_conflict(error)
     if not is_outage(error):
         raise error
     log.warning("database unavailable on %s %s: %s", request.method, request.path,

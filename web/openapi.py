@@ -57,15 +57,30 @@ _DOSSIER = {
         "history": {"type": "array", "items": {"type": "object"}},
     },
 }
+_NEXT_STEP = {
+    "type": "object",
+    "required": ["id", "dossier_code", "name", "lane", "role", "state"],
+    "additionalProperties": False,
+    "properties": {
+        "id": {"type": "string"},
+        "dossier_code": {"type": "string"},
+        "name": {"type": "string"},
+        "lane": {"type": ["string", "null"]},
+        "role": {"type": "string"},
+        "state": {"const": "ready"},
+    },
+}
 _COMPLETION = {
     "type": "object",
     "required": ["code", "status", "tasks"],
+    "additionalProperties": False,
+    "description": "What the completion did: the dossier's status and the steps now waiting, "
+                   "in the workflow's order (GET /dossiers/{code} has the rest and the history)",
     "properties": {
         "code": {"type": "string"},
         "status": {"type": "integer", "minimum": 1, "maximum": 10,
                    "description": "national portal status code"},
-        "tasks": {"type": "array", "items": {"$ref": "#/components/schemas/Task"},
-                  "description": "the dossier's steps waiting for an officer now"},
+        "tasks": {"type": "array", "items": {"$ref": "#/components/schemas/NextStep"}},
     },
 }
 _SCHEMAS = {
@@ -73,6 +88,7 @@ _SCHEMAS = {
     "Task": _TASK,
     "Dossier": _DOSSIER,
     "Completion": _COMPLETION,
+    "NextStep": _NEXT_STEP,
     "Applicant": {k: v for k, v in APPLICANT_SCHEMA.items() if k != "$schema"},
     "NewDossier": {
         "type": "object",

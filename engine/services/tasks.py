@@ -172,14 +172,20 @@ _FOR_COMPLETION = (
     .join(DOSSIERS, DOSSIERS.c.id == TASKS.c.dossier_id)
     .join(INSTANCES, INSTANCES.c.id == TASKS.c.instance_id)
     .where(TASKS.c.id == bindparam("task_id"))
-    # On PostgreSQL the task and its workflow stay locked until the commit: a second
-    # officer completing the same task waits, then reads it completed and gets a 409 at
-    # once, without running the engine for nothing; a step of a parallel branch of the same
-    # dossier waits and then completes on the new state instead of failing. FOR NO KEY
-    # UPDATE, the lock the completion's own UPDATEs of these rows take anyway, only earlier:
-    # rows inserted elsewhere that refer to them (their foreign-key checks) do not wait.
-    # (SQLite's BEGIN IMMEDIATE already lets one writer in at a time; it has no FOR UPDATE.)
-    .with_for_update(of=[TASKS, INSTANCES], key_share=True)
+)
+# On PostgreSQL a completion first locks its workflow until the commit, then reads: a second
+# officer completing the same task waits, then reads it completed and gets a 409 at once,
+# without running the engine for nothing; a step of a parallel branch of the same dossier
+# waits, then reads the new state, dossier included, and completes on it. The workflow
+# first, as every other writer (timers, migration, incidents) takes it before the task rows;
+# FOR NO KEY UPDATE, the lock the completion's own UPDATE of it takes anyway, only earlier:
+# rows inserted elsewhere that refer to it (their foreign-key checks) do not wait. SQLite's
+# BEGIN IMMEDIATE already lets one writer in at a time.
+_LOCK_WORKFLOW = (
+    select(INSTANCES.c.id)
+    .where(INSTANCES.c.id == select(TASKS.c.instance_id)
+           .where(TASKS.c.id == bindparam("task_id")).scalar_subquery())
+    .with_for_update(key_share=True)
 )
 _MARK_COMPLETED = (
     update(TASKS).where(TASKS.c.id == bindparam("task_id"))
@@ -190,7 +196,10 @@ _MARK_COMPLETED = (
 
 
 def _load_for_completion(session: Session, task_id: str) -> Any:
-    row = session.connection().execute(_FOR_COMPLETION, {"task_id": task_id}).first()
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        conn.execute(_LOCK_WORKFLOW, {"task_id": task_id})
+    row = conn.execute(_FOR_COMPLETION, {"task_id": task_id}).first()
     if row is None:
         raise NotFound(N_("This task does not exist. Reload your task list."), task_id=task_id)
     return row

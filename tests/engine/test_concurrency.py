@@ -49,7 +49,8 @@ def _wait_for_a_lock_wait(core: Core) -> None:
         while time.monotonic() < deadline:
             waiting = conn.execute(text(
                 "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND "
-                "datname = current_database() AND query LIKE '%FOR NO KEY UPDATE OF task%'"
+                "datname = current_database() AND query LIKE '%FROM process_instance%FOR NO "
+                "KEY UPDATE%'"
             )).scalar_one()
             conn.rollback()
             if waiting:
@@ -77,7 +78,7 @@ def test_two_concurrent_completions_of_one_task_one_wins(pg_core: Core) -> None:
         first = pool.submit(attempt, 1)
         assert held.inside.wait(20)
         second = pool.submit(attempt, 2)
-        _wait_for_a_lock_wait(pg_core)  # the task and its workflow are locked by the first
+        _wait_for_a_lock_wait(pg_core)  # the workflow is locked by the first
         held.release.set()
         outcomes = sorted([first.result(), second.result()])
     assert outcomes == ["conflict", "done"]
@@ -97,7 +98,7 @@ def test_a_completion_under_way_does_not_hold_up_rows_that_refer_to_its_workflow
     with ThreadPoolExecutor(max_workers=1) as pool:
         first = pool.submit(tasks.complete_task, pg_core, specialist, task.id,
                             step_data("check_records", "2026-11-23"), at(23, 10, 1))
-        assert held.inside.wait(20)  # the task and its workflow are locked by the completion
+        assert held.inside.wait(20)  # the workflow is locked by the completion
         try:
             # What the scheduler does meanwhile: a due item of the same workflow, whose
             # foreign-key check reads the locked row. Not held up: no lock_timeout error.

@@ -6,6 +6,7 @@ import re
 from datetime import timedelta
 from typing import Any
 
+import jsonschema
 from flask.testing import FlaskClient
 
 from tests.conftest import ROLES
@@ -103,6 +104,18 @@ def test_completing_twice_is_a_conflict_and_a_bad_form_is_422(client: FlaskClien
     first = client.post(f"/api/v1/tasks/{task['id']}/complete", headers=specialist,
                         json={"data": data})
     assert first.status_code == 200
+    # The answer: the dossier's status and its steps now waiting, as the document says and
+    # as the dossier itself shows them.
+    answer = first.get_json()
+    document = client.get("/api/v1/openapi.json").get_json()
+    jsonschema.Draft202012Validator({"$ref": "#/components/schemas/Completion",
+                                     "components": document["components"]}).validate(answer)
+    dossier = client.get(f"/api/v1/dossiers/{task['dossier_code']}",
+                         headers=specialist).get_json()
+    assert answer["code"] == task["dossier_code"] and answer["status"] == dossier["status"]
+    assert [(t["id"], t["name"], t["role"]) for t in answer["tasks"]] == [
+        (t["id"], t["name"], t["role"]) for t in dossier["tasks"]]
+    assert [t["role"] for t in answer["tasks"]] == ["specialist"]
     second = client.post(f"/api/v1/tasks/{task['id']}/complete", headers=specialist,
                          json={"data": data})
     assert second.status_code == 409 and second.get_json()["error"]["code"] == "conflict"
