@@ -26,14 +26,18 @@ _ERROR = {
         }
     },
 }
+# What every task answer holds; a task list's also its dates, claim and form.
+_STEP_PROPERTIES: dict[str, Any] = {
+    "id": {"type": "string"},
+    "dossier_code": {"type": "string"},
+    "name": {"type": "string"},
+    "lane": {"type": ["string", "null"]},
+    "role": {"type": "string"},
+}
 _TASK = {
     "type": "object",
     "properties": {
-        "id": {"type": "string"},
-        "dossier_code": {"type": "string"},
-        "name": {"type": "string"},
-        "lane": {"type": ["string", "null"]},
-        "role": {"type": "string"},
+        **_STEP_PROPERTIES,
         "state": {"type": "string"},
         "created_at": {"type": "string", "format": "date-time"},
         "due_at": {"type": ["string", "null"], "format": "date-time"},
@@ -61,14 +65,7 @@ _NEXT_STEP = {
     "type": "object",
     "required": ["id", "dossier_code", "name", "lane", "role", "state"],
     "additionalProperties": False,
-    "properties": {
-        "id": {"type": "string"},
-        "dossier_code": {"type": "string"},
-        "name": {"type": "string"},
-        "lane": {"type": ["string", "null"]},
-        "role": {"type": "string"},
-        "state": {"const": "ready"},
-    },
+    "properties": {**_STEP_PROPERTIES, "state": {"const": "ready"}},
 }
 _COMPLETION = {
     "type": "object",
