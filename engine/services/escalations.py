@@ -132,6 +132,15 @@ _TIMERS = (
            DOSSIERS.c.id == DUE.c.dossier_id)
 )
 _TIMER_ITEMS = {"postgresql": _TIMERS.with_for_update(of=DUE), "sqlite": _TIMERS}
+# On PostgreSQL the run's workflows are locked first, in id order, and only then their items:
+# the order of a completion (which locks its workflow, then changes its timer items), so that
+# a completion and a timer of the same dossier wait for each other instead of deadlocking.
+_LOCK_TIMER_WORKFLOWS = (
+    select(INSTANCES.c.id)
+    .where(INSTANCES.c.id.in_(select(DUE.c.instance_id).where(_MINE, DUE.c.kind == TIMER)))
+    .order_by(INSTANCES.c.id)
+    .with_for_update(key_share=True)
+)
 # The leases of the fired timers' items are released in the transaction that fires them
 # (most items are deleted by the projections, or moved to the timer's next due time).
 _RELEASE = (update(DUE).where(DUE.c.id.in_(bindparam("ids", expanding=True)))
@@ -360,8 +369,9 @@ def _fire_timers(core: Core, conn: Connection, item_ids: list[int], owner: str,
     """Fire a run of timers in one transaction, each instance in a savepoint of its own.
 
     The items still leased to this owner are read (and locked) with their instances in one
-    query; each instance's due timers fire once, however many of its items are due. An
-    instance whose engine fails is saved in incident, once, and its timer items are dropped
+    query, their workflows locked first on PostgreSQL (see _LOCK_TIMER_WORKFLOWS); each
+    instance's due timers fire once, however many of its items are due. An instance whose
+    engine fails is saved in incident, once, and its timer items are dropped
     (a successful retry projects them again); one saved meanwhile (Conflict) rolls back its
     savepoint only, and its items stay leased until the lease expires and a later pass
     retries; the others' leases are released in the same transaction. Any other error keeps
@@ -370,6 +380,8 @@ def _fire_timers(core: Core, conn: Connection, item_ids: list[int], owner: str,
     """
     keys = {"ids": item_ids, "owner": owner}
     with conn.begin() as transaction, Session(bind=conn) as session:
+        if conn.dialect.name == "postgresql":
+            conn.execute(_LOCK_TIMER_WORKFLOWS, keys)
         items = conn.execute(_TIMER_ITEMS[conn.dialect.name], keys).all()
         if not items:
             return

@@ -6,6 +6,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,9 +18,13 @@ from engine.demo import step_data
 from engine.errors import Conflict
 from engine.projections import DUE
 from engine.runtime import Runtime
-from engine.services import dossiers, tasks
+from engine.services import catalogue, dossiers, tasks
+from engine.services.escalations import run_due
+from engine.specs import read_package
 from tests.conftest import MONDAY_9AM, at
-from tests.engine.walk import ready_tasks, receive, user
+from tests.engine.walk import APPLICANT, ready_tasks, receive, user
+
+TIMED = Path(__file__).resolve().parent.parent / "fixtures" / "timed_review"
 
 pytestmark = pytest.mark.postgres
 
@@ -42,16 +47,16 @@ class _Held(Runtime):
             assert self.release.wait(20)
 
 
-def _wait_for_a_lock_wait(core: Core) -> None:
-    """Return once a completion waits on the rows the first one holds (at most 20 s)."""
+def _wait_for_a_lock_wait(core: Core, query: str = "%FROM process_instance%FOR NO KEY UPDATE%"
+                          ) -> None:
+    """Return once a statement like `query` waits on rows another one holds (at most 20 s)."""
     deadline = time.monotonic() + 20
     with core.db.connect() as conn:
         while time.monotonic() < deadline:
             waiting = conn.execute(text(
                 "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND "
-                "datname = current_database() AND query LIKE '%FROM process_instance%FOR NO "
-                "KEY UPDATE%'"
-            )).scalar_one()
+                "datname = current_database() AND query LIKE :query"), {"query": query}
+            ).scalar_one()
             conn.rollback()
             if waiting:
                 return
@@ -112,6 +117,29 @@ def test_a_completion_under_way_does_not_hold_up_rows_that_refer_to_its_workflow
         finally:
             held.release.set()
         first.result()
+
+
+def test_a_timer_firing_while_its_step_is_completed_waits_instead_of_deadlocking(
+        pg_core: Core) -> None:
+    catalogue.deploy(pg_core, read_package(TIMED), "test", MONDAY_9AM)
+    dossier = dossiers.receive_dossier(pg_core, procedure_code="timed_review",
+                                       applicant=APPLICANT, channel="in_person",
+                                       actor="reception", now=MONDAY_9AM)
+    [review] = ready_tasks(pg_core, dossier.code)
+    due = MONDAY_9AM + timedelta(hours=2, minutes=5)  # the review's 2-hour timer is due
+    held = _Held(pg_core.runtime)
+    pg_core.runtime = held
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        completion = pool.submit(tasks.complete_task, pg_core, user(pg_core, review.role),
+                                 review.id, {"note": "Đã xem"}, due)
+        assert held.inside.wait(20)  # the officer's completion holds the workflow
+        scheduler = pool.submit(run_due, pg_core, due, "scheduler-1")
+        _wait_for_a_lock_wait(pg_core, "%process_instance%")  # the timer waits for it
+        held.release.set()
+        completion.result()  # not a deadlock victim
+        fired = scheduler.result()  # nor the scheduler: it found the timer gone with its step
+    assert fired.timers_fired == 0
+    assert [t.bpmn_id for t in ready_tasks(pg_core, dossier.code)] != ["handle_late"]
 
 
 def test_parallel_receipts_get_unique_gap_free_codes(pg_core: Core) -> None:
