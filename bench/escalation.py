@@ -79,6 +79,7 @@ from sqlalchemy import (  # noqa: E402
     update,
 )
 
+from bench.pg import pg_schema  # noqa: E402
 from engine import migrate  # noqa: E402
 from engine.bootstrap import Core, Settings, bootstrap  # noqa: E402
 from engine.db import make_engine  # noqa: E402
@@ -645,23 +646,6 @@ def table(results: Sequence[Measured], per_instance: float, open_count: int,
     return lines
 
 
-def with_pg_schema(url: str, run: Callable[[Engine], tuple[Measured, Measured]]
-                   ) -> tuple[Measured, Measured]:
-    """Run on PostgreSQL in a schema of its own, dropped afterwards."""
-    admin = make_engine(url)
-    with admin.begin() as conn:
-        conn.execute(text(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE"))
-        conn.execute(text(f"CREATE SCHEMA {SCHEMA}"))
-    db = make_engine(url, connect_args={"options": f"-c search_path={SCHEMA}"})
-    try:
-        return run(db)
-    finally:
-        db.dispose()
-        with admin.begin() as conn:
-            conn.execute(text(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE"))
-        admin.dispose()
-
-
 def figures(prefix: str, catalogue_mix: Measured, mixed: Measured) -> str:
     """The RESULT fields of one database."""
     return (f"{prefix}pass_ms={catalogue_mix.median_ms:.1f} "
@@ -699,8 +683,9 @@ def main(argv: list[str] | None = None) -> int:
     results = list(sqlite)
     line = f"RESULT {figures('', *sqlite)}"
     if args.postgresql:
-        pg = with_pg_schema(args.postgresql, lambda engine: measure(
-            "postgresql", make_core(engine), args.dossiers, args.passes, args.profile, print))
+        with pg_schema(args.postgresql, SCHEMA) as engine:
+            pg = measure("postgresql", make_core(engine), args.dossiers, args.passes,
+                         args.profile, print)
         results += pg
         line += f" {figures('pg_', *pg)}"
     print("\n".join(table(results, per_instance, open_count, args.sample)))

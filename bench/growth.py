@@ -49,6 +49,7 @@ from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG  # noqa: E402
 from SpiffWorkflow.util.task import TaskState  # noqa: E402
 from sqlalchemy import Engine, select  # noqa: E402
 
+from bench.cycle import Clock  # noqa: E402
 from bench.pg import pg_schema  # noqa: E402
 from engine import migrate  # noqa: E402
 from engine.bootstrap import Core, Settings, bootstrap  # noqa: E402
@@ -70,18 +71,6 @@ REWORK = {"note": "Đã sửa"}
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 # Never checked here: nobody logs in, so no slow hashing is needed.
 FAKE_HASH = "pbkdf2:sha256:1$bench$0000000000000000000000000000000000000000000000000000000000"
-
-
-class Clock:
-    """A timezone-aware `now` that moves one minute forward per call."""
-
-    def __init__(self, start: datetime) -> None:
-        self._now = start
-
-    def tick(self) -> datetime:
-        """The next moment."""
-        self._now += timedelta(minutes=1)
-        return self._now
 
 
 @dataclass

@@ -78,8 +78,9 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import create_engine, func, select, text  # noqa: E402
+from sqlalchemy import func, select, text  # noqa: E402
 
+from bench.pg import pg_database  # noqa: E402
 from engine import migrate  # noqa: E402
 from engine.bootstrap import Core, Settings, bootstrap  # noqa: E402
 from engine.db import make_engine  # noqa: E402
@@ -104,22 +105,6 @@ def wall_now() -> datetime:
 
 
 # --- the database -------------------------------------------------------------------------
-
-@contextmanager
-def own_database(admin_url: str) -> Iterator[str]:
-    """A PostgreSQL database of this run's own, dropped on the way out whatever happens."""
-    name = f"motcua_load_{os.getpid()}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            conn.execute(text(f"CREATE DATABASE {name}"))
-        yield admin_url.rsplit("/", 1)[0] + "/" + name
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        admin.dispose()
-
 
 @dataclass(frozen=True)
 class Officer:
@@ -682,7 +667,7 @@ def main(argv: list[str] | None = None) -> int:
     runs: list[Run] = []
     inprocess = (0, 1.0)
     try:
-        with own_database(args.admin_url) as url:
+        with pg_database(args.admin_url, "motcua_load") as url:
             core, officers, names = set_up(url, args.officers)
             try:
                 print(f"staging {per_step} dossiers per step x {len(MAIN_PATH)} steps "

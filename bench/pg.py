@@ -1,4 +1,4 @@
-"""A PostgreSQL schema of a bench's own, dropped when the bench ends."""
+"""A PostgreSQL schema or database of a bench's own, dropped when the bench ends."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
 
 from engine.db import make_engine
 
@@ -26,4 +27,21 @@ def pg_schema(url: str, prefix: str) -> Iterator[Engine]:
         db.dispose()
         with admin.begin() as conn:
             conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        admin.dispose()
+
+
+@contextmanager
+def pg_database(url: str, prefix: str) -> Iterator[str]:
+    """The URL of a database `<prefix>_<pid>` beside the one at `url`, dropped afterwards
+    whatever happens (its connections ended)."""
+    name = f"{prefix}_{os.getpid()}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            conn.execute(text(f"CREATE DATABASE {name}"))
+        yield make_url(url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
         admin.dispose()

@@ -61,8 +61,8 @@ if str(ROOT) not in sys.path:
 
 from flask import Flask  # noqa: E402
 from sqlalchemy import Engine, select, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
 
+from bench.pg import pg_database  # noqa: E402
 from bench.tables_data import NOW, Loaded, generate, make_core  # noqa: E402
 from engine.bootstrap import Core  # noqa: E402
 from engine.db import make_engine  # noqa: E402
@@ -119,21 +119,13 @@ def _size(result: Any) -> int:
 
 @contextmanager
 def own_database(url: str) -> Iterator[Engine]:
-    """A database of its own beside `url`'s, dropped at the end."""
-    name = f"motcua_tables_{os.getpid()}"
-    admin = make_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS {name}"))
-        conn.execute(text(f"CREATE DATABASE {name}"))
-    db = make_engine(make_url(url).set(database=name).render_as_string(hide_password=False),
-                     pool_size=5)
-    try:
-        yield db
-    finally:
-        db.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        admin.dispose()
+    """An engine on a database of its own beside `url`'s, dropped at the end."""
+    with pg_database(url, "motcua_tables") as own:
+        db = make_engine(own, pool_size=5)
+        try:
+            yield db
+        finally:
+            db.dispose()
 
 
 def naive_dashboard(core: Core) -> tuple[list[supervision.Alert], Any]:

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine, Table, func, select, text
 
+from bench import escalation
 from bench.escalation import BulkInsert, rows
 from engine import migrate
 from engine.bootstrap import Core, Settings, bootstrap
@@ -58,13 +59,9 @@ ORGANISATION = {"name": "Ủy ban nhân dân quận Ba Đình", "id_number": "12
 
 
 @dataclass
-class Template:
-    """The rows of one real dossier, to copy."""
+class Template(escalation.Template):
+    """The rows of one real dossier, to copy, with its events."""
 
-    dossier: dict[str, Any]
-    instance: dict[str, Any]
-    tasks: list[dict[str, Any]]
-    due: list[dict[str, Any]]
     events: list[dict[str, Any]]
 
     @property
