@@ -9,6 +9,7 @@ from typing import IO, Any, TypeVar, cast
 
 from flask import Blueprint, g, jsonify, request
 from flask.typing import ResponseReturnValue
+from sqlalchemy import Row
 
 from engine.errors import (
     N_,
@@ -96,7 +97,8 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def _task_json(task: Task, dossier_code: str, form: dict[str, Any] | None) -> dict[str, Any]:
+def _task_json(task: Task | Row[Any], dossier_code: str,
+               form: dict[str, Any] | None) -> dict[str, Any]:
     return {"id": task.id, "dossier_code": dossier_code, "name": task.name, "lane": task.lane,
             "role": task.role, "state": task.state, "created_at": _iso(task.created_at),
             "due_at": _iso(task.due_at), "claimed_by": task.claimed_by, "form": form}
