@@ -244,8 +244,8 @@ ALERTS_PER_CALL = 500
 @bp.get("/escalations")
 @token_required("supervisor", "head", "leader")
 def escalation_list() -> ResponseReturnValue:
-    """Running deadlines' latest alerts; filters stage, procedure, role, officer; ?all=1 also
-    the acknowledged and settled ones."""
+    """Running deadlines' latest alerts (a head's: those of their department); filters stage,
+    procedure, role, officer; ?all=1 also the acknowledged and settled ones."""
     args = request.args
     filters = supervision.Filters(stage=args.get("stage"), procedure=args.get("procedure"),
                                   role=args.get("role"), officer=args.get("officer"))
@@ -253,7 +253,7 @@ def escalation_list() -> ResponseReturnValue:
     offset = min(max(args.get("offset", 0, type=int) or 0, 0), LARGEST_ID)
     alerts = supervision.open_alerts(current_core(), filters,
                                      include_settled=args.get("all") == "1",
-                                     limit=limit, offset=offset)
+                                     limit=limit, offset=offset, viewer=_user())
     return jsonify({"escalations": [
         {"id": a.escalation.id, "kind": a.escalation.kind, "level": a.escalation.level,
          "stage": a.stage, "dossier_code": a.dossier.code, "procedure": a.procedure.code,

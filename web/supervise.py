@@ -34,14 +34,16 @@ def _page() -> int:
 def index() -> ResponseReturnValue:
     """Counts of near-due, overdue and escalated deadlines, and one page of the alerts."""
     core = current_core()
+    viewer = current_officer()
     filters = _filters()
-    page = supervision.alert_page(core, filters, _page())
+    page = supervision.alert_page(core, filters, _page(), viewer=viewer)
     roles = {a.task.role for a in page.alerts if a.task is not None}
     return render_template(
         "supervise/index.html", page=page, alerts=page.alerts,
-        counts=supervision.alert_counts(core), filters=filters, stages=supervision.STAGES,
+        counts=supervision.alert_counts(core, viewer), filters=filters,
+        stages=supervision.STAGES,
         officers={role: supervision.officers_with_role(core, role) for role in roles},
-        workload=supervision.workload(core, now()),
+        workload=supervision.workload(core, now(), viewer),
         labels={"procedure": {p.code: procedure_name(p)
                               for p, _version in catalogue.list_procedures(core)},
                 "role": {role: str(label) for role, label in ROLE_LABELS.items()},

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, aliased
 
 from engine.bootstrap import Core
 from engine.errors import N_, Conflict, Forbidden, NotFound
-from engine.models import Dossier, Escalation, Procedure, Task, User
+from engine.models import Dossier, Escalation, Procedure, ProcedureVersion, Task, User
 from engine.projections import event, write_events
 from workflows.statuses import DossierStatus, is_open
 
@@ -25,6 +25,9 @@ OFFICER_ROLES = ("reception", "specialist", "head", "leader", "clerk")
 # The officer who claimed an alert's step, and a higher level of the same deadline.
 _OFFICER = aliased(User, name="officer")
 _HIGHER = aliased(Escalation, name="higher")
+# An alert's step and dossier, probed apart from those the alert lists join.
+_STEP = aliased(Task, name="step")
+_DOSSIER = aliased(Dossier, name="alerted")
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,45 @@ class AlertPage:
     def has_next(self) -> bool:
         """Whether a later page holds more alerts."""
         return self.page * self.per_page < self.total
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a head oversees: the alerts of their department's steps (and of steps in no
+    department), and the appointment alerts of the dossiers whose procedure version has a lane
+    of theirs."""
+
+    department: str | None
+    version_ids: tuple[int, ...]
+
+
+def scope_of(core: Core, viewer: User | None) -> Scope | None:
+    """The viewer's scope; None for supervisors and leaders, who oversee the whole agency
+    (and for no viewer: the agency's own reports)."""
+    if viewer is None or AGENCY_WIDE & viewer.role_set:
+        return None
+    from engine.services.dossiers import in_scope
+
+    with core.reads() as uow:
+        versions = uow.session.execute(select(ProcedureVersion.id, ProcedureVersion.meta)).all()
+    return Scope(viewer.department, tuple(version_id for version_id, meta in versions
+                                          if in_scope(viewer, meta or {})))
+
+
+def _scoped(query: _Query, scope: Scope | None) -> _Query:
+    """`query` narrowed to the alerts a scoped viewer oversees: for each alert the partial
+    index yields, its step's department or its dossier's version, read by primary key
+    (scalar subqueries, which PostgreSQL runs per row, never a scan of every task)."""
+    if scope is None:
+        return query
+    department = (select(_STEP.department).where(_STEP.id == Escalation.task_id)
+                  .scalar_subquery())
+    version = (select(_DOSSIER.procedure_version_id)
+               .where(_DOSSIER.id == Escalation.dossier_id).scalar_subquery())
+    return query.where(or_(
+        Escalation.task_id.is_not(None)
+        & func.coalesce(department, "").in_(["", scope.department or ""]),
+        Escalation.task_id.is_(None) & version.in_(scope.version_ids)))
 
 
 def _stage() -> Any:
@@ -140,11 +182,13 @@ def _ordered(query: _Query) -> _Query:
 
 
 def open_alerts(core: Core, filters: Filters = Filters(), *, include_settled: bool = False,
-                limit: int | None = None, offset: int = 0) -> list[Alert]:
-    """Alerts of running deadlines, the most serious and oldest first (`limit` of them)."""
+                limit: int | None = None, offset: int = 0,
+                viewer: User | None = None) -> list[Alert]:
+    """Alerts of running deadlines, the most serious and oldest first (`limit` of them);
+    with `viewer`, those in the viewer's scope (a head's department)."""
     columns = select(Escalation, Dossier, Procedure, Task, _OFFICER.full_name)
     query = _latest(columns) if include_settled else _running(_joined(columns, True))
-    query = _ordered(_filtered(query, filters))
+    query = _ordered(_scoped(_filtered(query, filters), scope_of(core, viewer)))
     if limit is not None:
         query = query.limit(limit).offset(offset)
     with core.uow() as uow:
@@ -152,16 +196,18 @@ def open_alerts(core: Core, filters: Filters = Filters(), *, include_settled: bo
 
 
 def alert_page(core: Core, filters: Filters = Filters(), page: int = 1,
-               per_page: int = PAGE_SIZE) -> AlertPage:
-    """One page of the running alerts passing `filters`, with how many pass them."""
+               per_page: int = PAGE_SIZE, viewer: User | None = None) -> AlertPage:
+    """One page of the running alerts passing `filters` (in `viewer`'s scope), with how many
+    pass them."""
     page, per_page = max(page, 1), max(1, min(per_page, 500))
     columns = select(Escalation, Dossier, Procedure, Task, _OFFICER.full_name)
+    scope = scope_of(core, viewer)
     with core.uow() as uow:
-        total = uow.session.scalar(_filtered(_running(
-            select(func.count()).select_from(Escalation)), filters)) or 0
+        total = uow.session.scalar(_scoped(_filtered(_running(
+            select(func.count()).select_from(Escalation)), filters), scope)) or 0
         # The page's ids first, from the partial index; then the rows of those only.
         ids = list(uow.session.scalars(
-            _ordered(_filtered(_running(select(Escalation.id)), filters))
+            _ordered(_scoped(_filtered(_running(select(Escalation.id)), filters), scope))
             .limit(per_page).offset((page - 1) * per_page)))
         found = _rows(uow.session, _joined(columns, False).where(Escalation.id.in_(ids))) \
             if ids else []
@@ -170,12 +216,14 @@ def alert_page(core: Core, filters: Filters = Filters(), page: int = 1,
                      total)
 
 
-def alert_counts(core: Core) -> dict[str, dict[str, Counter[str]]]:
-    """Running alerts counted by stage, per procedure, per role and per officer, in SQL."""
+def alert_counts(core: Core, viewer: User | None = None) -> dict[str, dict[str, Counter[str]]]:
+    """Running alerts (in `viewer`'s scope) counted by stage, per procedure, per role and per
+    officer, in SQL."""
     table = _table()
     stage = _stage()
     columns = (Escalation.procedure_id, Escalation.role, Escalation.claimed_by, stage)
-    query = _running(select(*columns, func.count()).select_from(Escalation)).group_by(*columns)
+    query = _scoped(_running(select(*columns, func.count()).select_from(Escalation)),
+                    scope_of(core, viewer)).group_by(*columns)
     with core.uow() as uow:
         rows = uow.session.execute(query).all()
         codes: dict[int | None, str] = {
@@ -264,15 +312,19 @@ def reassign(core: Core, supervisor: User, task_id: str, officer_id: int, now: d
         return task
 
 
-def workload(core: Core, now: datetime) -> list[tuple[str, str, int, int]]:
-    """Per officer: name, roles, waiting tasks claimed, and how many of those are overdue."""
+def workload(core: Core, now: datetime, viewer: User | None = None
+             ) -> list[tuple[str, str, int, int]]:
+    """Per officer (of a head's own department, with `viewer` a head): name, roles, waiting
+    tasks claimed, and how many of those are overdue."""
+    query = (select(User.full_name, User.roles, func.count(Task.id),
+                    func.count(Task.id).filter(Task.due_at < now))
+             .join(Task, (Task.claimed_by == User.id) & (Task.state == "ready"), isouter=True)
+             .where(User.active.is_(True), or_(*(User.roles.contains(r)
+                                                 for r in OFFICER_ROLES)))
+             .group_by(User.id, User.full_name, User.roles).order_by(User.full_name))
+    if viewer is not None and not AGENCY_WIDE & viewer.role_set:
+        query = query.where(User.department.is_(None) if viewer.department is None
+                            else User.department == viewer.department)
     with core.uow() as uow:
-        rows = uow.session.execute(
-            select(User.full_name, User.roles, func.count(Task.id),
-                   func.count(Task.id).filter(Task.due_at < now))
-            .join(Task, (Task.claimed_by == User.id) & (Task.state == "ready"), isouter=True)
-            .where(User.active.is_(True), or_(*(User.roles.contains(r)
-                                                for r in OFFICER_ROLES)))
-            .group_by(User.id, User.full_name, User.roles).order_by(User.full_name)
-        ).all()
+        rows = uow.session.execute(query).all()
     return [(name, roles, waiting, late) for name, roles, waiting, late in rows]

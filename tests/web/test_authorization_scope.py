@@ -30,7 +30,7 @@ from engine.models import (
     Task,
     User,
 )
-from engine.services import catalogue, dossiers, reception, tasks
+from engine.services import catalogue, dossiers, reception, supervision, tasks
 from engine.services.online_submission import Submission, submit_online
 from engine.services.portal import Upload
 from engine.specs import read_package
@@ -379,6 +379,62 @@ def test_a_head_acknowledges_only_the_alerts_of_their_own_department(world: Worl
     assert refused.status_code == 403
     allowed = client.post(path, headers=world.token("head_other"), json={"note": "seen"})
     assert allowed.status_code == 200
+
+
+def _alerts_of_both_divisions(world: World) -> dict[str, int]:
+    """A step alert and an appointment alert on each dossier: {kind + dossier: id}."""
+    found = {}
+    with world.core.uow() as uow:
+        for label, code, task_id in (("open", world.open_code, world.open_task),
+                                     ("dept", world.dept_code, world.dept_task)):
+            dossier = uow.session.scalars(select(Dossier).where(Dossier.code == code)).one()
+            step = Escalation(dossier_id=dossier.id, kind="step", ref=task_id, task_id=task_id,
+                              level=2, role="head", due_at=MONDAY_9AM, raised_at=MONDAY_9AM)
+            appointment = Escalation(dossier_id=dossier.id, kind="appointment",
+                                     ref="appointment", task_id=None, level=2, role="leader",
+                                     due_at=MONDAY_9AM, raised_at=MONDAY_9AM)
+            uow.session.add_all([step, appointment])
+            uow.session.flush()
+            found[f"step {label}"], found[f"appointment {label}"] = step.id, appointment.id
+        uow.commit()
+    return found
+
+
+def test_a_heads_alert_lists_show_only_their_departments_alerts(world: World) -> None:
+    ids = _alerts_of_both_divisions(world)
+    client = world.app.test_client()
+    seen = {}
+    for name in ("head_own", "head_other", "supervisor"):
+        answer = client.get("/api/v1/escalations", headers=world.token(name))
+        assert answer.status_code == 200
+        seen[name] = {alert["id"] for alert in answer.get_json()["escalations"]}
+    # head_own's department has no lane in the departmental version: none of its alerts.
+    assert seen["head_own"] == {ids["step open"], ids["appointment open"]}
+    assert seen["head_other"] == seen["supervisor"] == set(ids.values())
+    page = world.client("head_own").get("/supervise/")
+    assert page.status_code == 200
+    assert world.open_code in page.text and world.dept_code not in page.text
+    assert world.dept_code in world.client("head_other").get("/supervise/").text
+    head_own = _user(world, "head_own")
+    counts = supervision.alert_counts(world.core, head_own)
+    assert sum(sum(c.values()) for c in counts["role"].values()) == 2
+    assert supervision.alert_page(world.core, viewer=head_own).total == 2
+    assert supervision.alert_page(world.core).total == 4
+
+
+def test_a_heads_workload_table_shows_their_departments_officers(world: World) -> None:
+    names = {row[0] for row in supervision.workload(world.core, MONDAY_9AM,
+                                                    _user(world, "head_own"))}
+    assert {"specialist_own", "head_own"} <= names
+    assert not {"specialist_other", "head_other"} & names
+    everyone = {row[0] for row in supervision.workload(world.core, MONDAY_9AM,
+                                                       _user(world, "supervisor"))}
+    assert {"specialist_own", "specialist_other"} <= everyone
+
+
+def _user(world: World, username: str) -> User:
+    with world.core.uow() as uow:
+        return uow.session.scalars(select(User).where(User.username == username)).one()
 
 
 # --- publishing, the calendar and the policies --------------------------------------------
