@@ -40,11 +40,17 @@ def authenticate(core: Core, username: str, password: str, now: datetime,
                  channel: str = "web") -> User:
     """The active user with this username and password, else Unauthenticated.
 
-    Repeated failures lock the account for a while; each attempt is logged as an event.
+    Usernames are lower-case (users.create_user's rule): "NguyenVanA " typed on a phone
+    finds nguyenvana. Repeated failures lock the account for a while; each attempt is logged
+    as an event.
     """
+    typed = username.strip().lower()
     with core.uow() as uow:
         session = uow.session
-        user = session.scalars(select(User).where(User.username == username)).first()
+        found = {u.username: u for u in session.scalars(
+            select(User).where(User.username.in_({username, typed})))}
+        user = found.get(username) or found.get(typed)
+        username = user.username if user is not None else username
         if user is not None and user.locked_until is not None and user.locked_until > now:
             _log(session, "login_refused_locked", username, now, channel)
             uow.commit()

@@ -46,3 +46,14 @@ def test_a_success_resets_the_count_and_unknown_users_are_audited_too(core: Core
     with pytest.raises(Unauthenticated, match="Wrong username or password"):
         accounts.authenticate(core, "nobody", "pw", MONDAY_9AM, channel="api")
     assert _audit(core)[-1] == ("nobody", "login_failed")
+
+
+def test_a_username_typed_with_capitals_or_spaces_finds_its_account(core: Core) -> None:
+    # Usernames are lower-case; a phone's keyboard capitalises the first letter.
+    for typed in ("Head", " head ", "HEAD"):
+        user = accounts.authenticate(core, typed, "pw", MONDAY_9AM)
+        assert user.username == "head"
+    with pytest.raises(Unauthenticated, match="Wrong username or password"):
+        accounts.authenticate(core, "Head", "wrong", MONDAY_9AM)
+    # The audit log names the account, whatever was typed.
+    assert _audit(core)[-4:] == [("head", "login")] * 3 + [("head", "login_failed")]

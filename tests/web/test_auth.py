@@ -31,6 +31,13 @@ def test_an_officer_logs_in_and_out(client: FlaskClient, auth: Auth) -> None:
     assert client.get("/").status_code == 302
 
 
+def test_the_username_may_be_typed_with_a_capital(client: FlaskClient, auth: Auth) -> None:
+    auth.login("Specialist ")
+    assert "Specialist" in client.get("/").get_data(as_text=True)
+    token = client.post("/api/v1/auth/token", json={"username": "SPECIALIST", "password": "pw"})
+    assert token.status_code == 201
+
+
 def test_the_language_switch_is_remembered(client: FlaskClient, auth: Auth) -> None:
     auth.login("specialist")
     assert "Công việc của tôi" in client.get("/").get_data(as_text=True)
