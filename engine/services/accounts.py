@@ -87,7 +87,8 @@ def get_user(core: Core, user_id: int) -> User | None:
     return user if user is not None and user.active else None
 
 
-def _digest(token: str) -> str:
+def token_digest(token: str) -> str:
+    """What is stored of a bearer token: its SHA-256, never the token itself."""
     return hashlib.sha256(token.encode()).hexdigest()
 
 
@@ -95,7 +96,7 @@ def issue_token(core: Core, user: User, now: datetime) -> str:
     """A new bearer token for `user`; only its digest is stored."""
     token = secrets.token_urlsafe(32)
     with core.uow() as uow:
-        uow.session.add(ApiToken(user_id=user.id, token_hash=_digest(token), created_at=now,
+        uow.session.add(ApiToken(user_id=user.id, token_hash=token_digest(token), created_at=now,
                                  expires_at=now + timedelta(days=core.settings.token_days)))
         uow.commit()
     return token
@@ -117,7 +118,7 @@ _TOKEN_USER = (
 def user_for_token(core: Core, token: str, now: datetime) -> User:
     """The user a valid, unexpired, unrevoked token belongs to, else Unauthenticated."""
     with core.reader.connect() as conn:
-        row = conn.execute(_TOKEN_USER, {"token_hash": _digest(token)}).first()
+        row = conn.execute(_TOKEN_USER, {"token_hash": token_digest(token)}).first()
     if row is None:
         raise Unauthenticated(N_("Unknown token: get a new one from POST /api/v1/auth/token."))
     if row.revoked_at is not None or row.expires_at <= now or not row.active:

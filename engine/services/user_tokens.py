@@ -13,7 +13,7 @@ from sqlalchemy import select
 from engine.bootstrap import Core
 from engine.errors import N_, Conflict, NotFound, Unauthenticated
 from engine.models import ApiToken, User
-from engine.services.accounts import _digest as token_digest
+from engine.services.accounts import token_digest
 from engine.services.user_changes import audit, require_admin, revoke_tokens, user_row
 
 
