@@ -253,7 +253,8 @@ def escalation_list() -> ResponseReturnValue:
     offset = min(max(args.get("offset", 0, type=int) or 0, 0), LARGEST_ID)
     alerts = supervision.open_alerts(current_core(), filters,
                                      include_settled=args.get("all") == "1",
-                                     limit=limit, offset=offset, viewer=_user())
+                                     limit=limit, offset=offset,
+                                     scope=supervision.scope_of(current_core(), _user()))
     return jsonify({"escalations": [
         {"id": a.escalation.id, "kind": a.escalation.kind, "level": a.escalation.level,
          "stage": a.stage, "dossier_code": a.dossier.code, "procedure": a.procedure.code,

@@ -35,14 +35,15 @@ def index() -> ResponseReturnValue:
     """Counts of near-due, overdue and escalated deadlines, and one page of the alerts."""
     core = current_core()
     viewer = current_officer()
+    scope = supervision.scope_of(core, viewer)
     filters = _filters()
-    page = supervision.alert_page(core, filters, _page(), viewer=viewer)
-    roles = {a.task.role for a in page.alerts if a.task is not None}
+    page = supervision.alert_page(core, filters, _page(), scope=scope)
+    steps = {(a.task.role, a.task.department) for a in page.alerts if a.task is not None}
     return render_template(
         "supervise/index.html", page=page, alerts=page.alerts,
-        counts=supervision.alert_counts(core, viewer), filters=filters,
+        counts=supervision.alert_counts(core, scope), filters=filters,
         stages=supervision.STAGES,
-        officers={role: supervision.officers_with_role(core, role) for role in roles},
+        officers={step: supervision.officers_with_role(core, *step) for step in steps},
         workload=supervision.workload(core, now(), viewer),
         labels={"procedure": {p.code: procedure_name(p)
                               for p, _version in catalogue.list_procedures(core)},
@@ -58,7 +59,7 @@ def acknowledge(escalation_id: int) -> ResponseReturnValue:
         supervision.acknowledge(current_core(), current_officer(), escalation_id,
                                 request.form.get("note", ""), now())
         flash(_("Alert acknowledged."), "success")
-    except (NotFound, Conflict) as exc:
+    except (NotFound, Conflict, Forbidden) as exc:
         flash(translate(exc), "warning")
     return redirect(request.referrer or url_for("supervise.index"))
 

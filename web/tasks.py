@@ -111,7 +111,8 @@ def render_task(task_id: str, values: dict[str, object] | None = None,
         sheet=_sheet_in_language(tracking_sheet(core, code, now())),
         comments=comments.list_comments(core, code),
         files=attachments.list_attachments(core, detail.dossier.id),
-        officers=supervision.officers_with_role(core, detail.task.role) if takeover else [],
+        officers=supervision.officers_with_role(core, detail.task.role, detail.task.department)
+        if takeover else [],
         claimer=accounts.get_user(core, detail.task.claimed_by)
         if detail.task.claimed_by else None,
         values=values or {}, errors=errors or {},

@@ -56,6 +56,7 @@ from engine.projections import (
     write_events,
 )
 from engine.runtime import Incident
+from engine.services.dossiers import AGENCY_WIDE_ROLES
 from engine.services.incidents import INCIDENT, record_incident
 from engine.specs import ParsedVersion
 from workflows.calendar import WorkingCalendar
@@ -296,10 +297,25 @@ def _escalation(procedures: Callable[[int], Procedure], item: Any,
            "ref": item.ref, "task_id": item.task_id, "level": item.level, "role": audience,
            "due_at": deadline, "raised_at": now, "procedure_id": item.procedure_id,
            "settled_at": None, "claimed_by": item.claimed_by}
+    # An appointment date has no step, hence no department: its alert goes to the holders of
+    # the role whose lane of that role is in their department (or in none), as they see it.
+    lanes = None if item.task_id else {lane.department or None for lane in procedure.lanes.values()
+                                       if lane.role == audience}
     told = {"department": item.department, "task_id": item.task_id, "name": item.name,
+            "lanes": lanes,
             "data": {"level": item.level, "due_at": deadline.isoformat(), "code": item.code,
                      "step": item.name, "role": audience}}
     return row, told
+
+
+def _overseeing(people: list[Any], role: str, lanes: set[str | None] | None) -> list[Any]:
+    """Those of `people` (holders of `role`) who oversee a dossier whose lanes of that role
+    are in `lanes` (None: a step's alert, already chosen by its department). Agency-wide
+    roles oversee every dossier; when no holder is in scope, all are told rather than none
+    (a deadline must reach someone)."""
+    if lanes is None or role in AGENCY_WIDE_ROLES or None in lanes:
+        return people
+    return [user for user in people if user.department in lanes] or people
 
 
 def _notify(core: Core, conn: Connection, now: datetime,
@@ -312,7 +328,8 @@ def _notify(core: Core, conn: Connection, now: datetime,
     notifications, mails, events = [], [], []
     settings = core.settings
     for escalation_id, row, told in fresh:
-        people = holders[row["role"], told["department"]]
+        people = _overseeing(holders[row["role"], told["department"]], row["role"],
+                             told["lanes"])
         notifications += [
             {"user_id": user.id, "dossier_id": row["dossier_id"],
              "escalation_id": escalation_id, "kind": "escalation", "data": told["data"],

@@ -183,12 +183,12 @@ def _ordered(query: _Query) -> _Query:
 
 def open_alerts(core: Core, filters: Filters = Filters(), *, include_settled: bool = False,
                 limit: int | None = None, offset: int = 0,
-                viewer: User | None = None) -> list[Alert]:
+                scope: Scope | None = None) -> list[Alert]:
     """Alerts of running deadlines, the most serious and oldest first (`limit` of them);
-    with `viewer`, those in the viewer's scope (a head's department)."""
+    with `scope` (`scope_of` a head), those the head oversees."""
     columns = select(Escalation, Dossier, Procedure, Task, _OFFICER.full_name)
     query = _latest(columns) if include_settled else _running(_joined(columns, True))
-    query = _ordered(_scoped(_filtered(query, filters), scope_of(core, viewer)))
+    query = _ordered(_scoped(_filtered(query, filters), scope))
     if limit is not None:
         query = query.limit(limit).offset(offset)
     with core.uow() as uow:
@@ -196,12 +196,11 @@ def open_alerts(core: Core, filters: Filters = Filters(), *, include_settled: bo
 
 
 def alert_page(core: Core, filters: Filters = Filters(), page: int = 1,
-               per_page: int = PAGE_SIZE, viewer: User | None = None) -> AlertPage:
-    """One page of the running alerts passing `filters` (in `viewer`'s scope), with how many
+               per_page: int = PAGE_SIZE, scope: Scope | None = None) -> AlertPage:
+    """One page of the running alerts passing `filters` (within `scope`), with how many
     pass them."""
     page, per_page = max(page, 1), max(1, min(per_page, 500))
     columns = select(Escalation, Dossier, Procedure, Task, _OFFICER.full_name)
-    scope = scope_of(core, viewer)
     with core.uow() as uow:
         total = uow.session.scalar(_scoped(_filtered(_running(
             select(func.count()).select_from(Escalation)), filters), scope)) or 0
@@ -216,14 +215,14 @@ def alert_page(core: Core, filters: Filters = Filters(), page: int = 1,
                      total)
 
 
-def alert_counts(core: Core, viewer: User | None = None) -> dict[str, dict[str, Counter[str]]]:
-    """Running alerts (in `viewer`'s scope) counted by stage, per procedure, per role and per
+def alert_counts(core: Core, scope: Scope | None = None) -> dict[str, dict[str, Counter[str]]]:
+    """Running alerts (within `scope`) counted by stage, per procedure, per role and per
     officer, in SQL."""
     table = _table()
     stage = _stage()
     columns = (Escalation.procedure_id, Escalation.role, Escalation.claimed_by, stage)
     query = _scoped(_running(select(*columns, func.count()).select_from(Escalation)),
-                    scope_of(core, viewer)).group_by(*columns)
+                    scope).group_by(*columns)
     with core.uow() as uow:
         rows = uow.session.execute(query).all()
         codes: dict[int | None, str] = {
@@ -265,8 +264,10 @@ def acknowledge(core: Core, user: User, escalation_id: int, note: str, now: date
         if escalation.acknowledged_at is not None:
             raise Conflict(N_("This alert has already been acknowledged."))
         step = uow.session.get(Task, escalation.task_id) if escalation.task_id else None
-        if not AGENCY_WIDE & user.role_set and step is not None and step.department and \
-                step.department != user.department:
+        if not _oversees(uow.session, user, escalation, step):
+            if step is None:
+                raise Forbidden(N_("This dossier belongs to another department: its head or "
+                                   "a supervisor acknowledges its alerts."))
             raise Forbidden(N_("This step belongs to another department: its head or a "
                                "supervisor acknowledges its alerts."))
         escalation.acknowledged_at, escalation.acknowledged_by = now, user.id
@@ -278,11 +279,27 @@ def acknowledge(core: Core, user: User, escalation_id: int, note: str, now: date
         uow.commit()
 
 
-def officers_with_role(core: Core, role: str) -> list[User]:
-    """Active users who hold `role`, by name."""
+def _oversees(session: Session, user: User, escalation: Escalation, step: Task | None) -> bool:
+    """Whether `user` oversees this alert: what `_scoped` shows them, row by row."""
+    if AGENCY_WIDE & user.role_set:
+        return True
+    if step is not None:
+        return not step.department or step.department == user.department
+    from engine.services.dossiers import in_scope
+
+    meta = session.scalar(select(ProcedureVersion.meta)
+                          .join(Dossier, Dossier.procedure_version_id == ProcedureVersion.id)
+                          .where(Dossier.id == escalation.dossier_id))
+    return in_scope(user, meta or {})
+
+
+def officers_with_role(core: Core, role: str, department: str | None = None) -> list[User]:
+    """Active users who hold `role` (and, for a step of a department, who are in it), by
+    name: whom `reassign` accepts."""
     with core.uow() as uow:
         return [u for u in uow.session.scalars(select(User).where(User.active.is_(True))
-                                               .order_by(User.full_name)) if role in u.role_set]
+                                               .order_by(User.full_name))
+                if role in u.role_set and (not department or u.department == department)]
 
 
 # Who reassigns any step; a head reassigns only the steps of their own department.

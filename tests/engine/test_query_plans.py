@@ -242,9 +242,9 @@ def test_the_dashboard_reads_only_the_running_alerts_from_their_partial_index(
 
 def test_a_heads_dashboard_probes_each_running_alerts_step_by_its_key(pg_core: Core) -> None:
     seed(pg_core)
-    head = user(pg_core, "head")
-    for call in (lambda: supervision.alert_page(pg_core, viewer=head),
-                 lambda: supervision.alert_counts(pg_core, head)):
+    scope = supervision.scope_of(pg_core, user(pg_core, "head"))
+    for call in (lambda: supervision.alert_page(pg_core, scope=scope),
+                 lambda: supervision.alert_counts(pg_core, scope)):
         found = plans(pg_core.db, call)
         # The versions' lanes (a handful of rows) are read whole, to know the head's scope.
         assert all(seq_scans(plan) <= {"procedure_version"} for plan in found)

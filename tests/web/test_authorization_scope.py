@@ -26,15 +26,17 @@ from engine.models import (
     Comment,
     Dossier,
     Escalation,
+    Notification,
     ProcedureVersion,
     Task,
     User,
 )
 from engine.services import catalogue, dossiers, reception, supervision, tasks
+from engine.services.escalations import run_due
 from engine.services.online_submission import Submission, submit_online
 from engine.services.portal import Upload
 from engine.specs import read_package
-from tests.conftest import CATALOGUE, MONDAY_9AM, password_hash
+from tests.conftest import CATALOGUE, MONDAY_9AM, at, password_hash
 from tests.web.conftest import Clock
 from web import create_app
 
@@ -415,10 +417,10 @@ def test_a_heads_alert_lists_show_only_their_departments_alerts(world: World) ->
     assert page.status_code == 200
     assert world.open_code in page.text and world.dept_code not in page.text
     assert world.dept_code in world.client("head_other").get("/supervise/").text
-    head_own = _user(world, "head_own")
-    counts = supervision.alert_counts(world.core, head_own)
+    scope = supervision.scope_of(world.core, _user(world, "head_own"))
+    counts = supervision.alert_counts(world.core, scope)
     assert sum(sum(c.values()) for c in counts["role"].values()) == 2
-    assert supervision.alert_page(world.core, viewer=head_own).total == 2
+    assert supervision.alert_page(world.core, scope=scope).total == 2
     assert supervision.alert_page(world.core).total == 4
 
 
@@ -430,6 +432,45 @@ def test_a_heads_workload_table_shows_their_departments_officers(world: World) -
     everyone = {row[0] for row in supervision.workload(world.core, MONDAY_9AM,
                                                        _user(world, "supervisor"))}
     assert {"specialist_own", "specialist_other"} <= everyone
+
+
+def test_a_head_acknowledges_only_the_appointment_alerts_they_oversee(world: World) -> None:
+    ids = _alerts_of_both_divisions(world)
+    client = world.app.test_client()
+    path = f"/api/v1/escalations/{ids['appointment dept']}/acknowledge"
+    refused = client.post(path, headers=world.token("head_own"), json={"note": "seen"})
+    assert refused.status_code == 403
+    # On the dashboard: a message and the page again, not a server error.
+    page = world.client("head_own").post(
+        f"/supervise/escalations/{ids['appointment dept']}/acknowledge", data={"note": "x"},
+        follow_redirects=True)
+    assert page.status_code == 200 and "phòng khác" in page.text
+    assert client.post(path, headers=world.token("head_other"), json={}).status_code == 200
+    own = f"/api/v1/escalations/{ids['appointment open']}/acknowledge"
+    assert client.post(own, headers=world.token("head_own"), json={}).status_code == 200
+
+
+def test_the_reassign_list_offers_only_officers_of_the_steps_department(world: World) -> None:
+    _alerts_of_both_divisions(world)
+    for viewer in ("head_other", "supervisor"):
+        page = world.client(viewer).get("/supervise/").text
+        options = page.split(world.dept_code, 1)[1].split("</tr>", 1)[0]
+        assert "specialist_other" in options and "specialist_own" not in options
+
+
+def test_an_appointment_alert_tells_only_the_heads_who_oversee_the_dossier(
+        world: World) -> None:
+    run_due(world.core, at(4, 9, 0, month=12), "one")  # both appointment dates: Friday 4/12
+    with world.core.uow() as uow:
+        told = {(user, code) for user, code in uow.session.execute(
+            select(User.username, Dossier.code)
+            .join(Notification, Notification.user_id == User.id)
+            .join(Escalation, Escalation.id == Notification.escalation_id)
+            .join(Dossier, Dossier.id == Escalation.dossier_id)
+            .where(Escalation.kind == "appointment"))}
+    heads = {"head", "head_own", "head_other"}
+    assert {user for user, code in told if code == world.open_code} == heads
+    assert {user for user, code in told if code == world.dept_code} == {"head_other"}
 
 
 def _user(world: World, username: str) -> User:
