@@ -44,8 +44,11 @@ each dossier's status is the last one its event log names; each instance's revis
 more than the saves its event log records.
 
 Ends with `RESULT completions_per_s=… p50_ms=… p95_ms=… p99_ms=… errors=… conflicts=… lost=…
-duplicated=… inconsistent=… inprocess_per_s=… workers=… cpu_ms=… claim_share=…` (the best run
-with --sweep; cpu_ms: server + database + load generator CPU per completion). The database is
+duplicated=… inconsistent=… inprocess_per_s=… of_inprocess=… workers=… cpu_ms=… claim_share=…`
+(the best run with --sweep; cpu_ms: server + database + load generator CPU per completion;
+of_inprocess: the rate as a share of the in-process baseline's of the same run, comparable
+between moments when the machine runs faster or slower: its speed was seen to vary 1.7x from
+hour to hour). The database is
 dropped and gunicorn stopped at the end, on error and on Ctrl-C too.
 """
 
@@ -631,7 +634,8 @@ def result_line(run: Run, inprocess: tuple[int, float], claim_share: float) -> s
             f" p95_ms={percentile(t.latencies, 95):.1f} p99_ms={percentile(t.latencies, 99):.1f}"
             f" errors={run.errors} conflicts={t.conflicts} lost={run.findings.lost}"
             f" duplicated={run.findings.duplicated} inconsistent={run.findings.inconsistent}"
-            f" inprocess_per_s={count / spent:.1f} workers={run.workers}"
+            f" inprocess_per_s={count / spent:.1f} of_inprocess={run.per_s * spent / count:.2f}"
+            f" workers={run.workers}"
             f" cpu_ms={sum(run.cpu_ms.values()):.1f} claim_share={claim_share:g}")
 
 
