@@ -30,16 +30,17 @@ Measured, warm, server time in-process (median and p95 of --runs calls after 3 w
   /tasks page asks (group view, by deadline), first page and a deep page (page 100), and the
   page's other views, filters and sorts (figures for each in the table);
 - dashboard: what the /supervise/ page calls — supervision.alert_page (one page of running
-  alerts), alert_counts (counted in SQL) and workload;
+  alerts), alert_counts (counted in SQL) and workload; the same for a head of D1 (their
+  department's alerts: each running alert's step or dossier read by key);
 - the two pages through Flask's test client (request handling, templates included);
 - reports.summary for a year, by field (for information).
 Baseline, in the same run: the same calls with the indexes of migration 0009 dropped
 (`unindexed_…`; the dashboard keeps 0011's ix_escalation_running), and the dashboard as it
 was (every alert loaded, latest-per-deadline and counts in Python: `naive_dashboard_ms`).
 
-Ends with `RESULT task_list_ms=… task_list_deep_ms=… dashboard_ms=… task_list_page_ms=…
-dashboard_page_ms=… unindexed_task_list_ms=… unindexed_dashboard_ms=… naive_dashboard_ms=…
-report_year_ms=… setup_s=… open=… closed=…`.
+Ends with `RESULT task_list_ms=… task_list_deep_ms=… dashboard_ms=… head_dashboard_ms=…
+task_list_page_ms=… dashboard_page_ms=… unindexed_task_list_ms=… unindexed_dashboard_ms=…
+naive_dashboard_ms=… report_year_ms=… setup_s=… open=… closed=…`.
 """
 
 from __future__ import annotations
@@ -149,11 +150,12 @@ def naive_dashboard(core: Core) -> tuple[list[supervision.Alert], Any]:
     return alerts, supervision.counts(alerts)
 
 
-def dashboard(core: Core) -> supervision.AlertPage:
-    """What the /supervise/ page asks the services for."""
-    page = supervision.alert_page(core)
-    supervision.alert_counts(core)
-    supervision.workload(core, NOW)
+def dashboard(core: Core, viewer: User | None = None) -> supervision.AlertPage:
+    """What the /supervise/ page asks the services for (a head's: within their scope)."""
+    scope = supervision.scope_of(core, viewer)
+    page = supervision.alert_page(core, scope=scope)
+    supervision.alert_counts(core, scope)
+    supervision.workload(core, NOW, viewer)
     return page
 
 
@@ -208,10 +210,11 @@ def task_calls(core: Core, officer: User) -> dict[str, Callable[[], Any]]:
     }
 
 
-def dashboard_calls(core: Core) -> dict[str, Callable[[], Any]]:
-    """The dashboard's service calls, alone and together."""
+def dashboard_calls(core: Core, head: User) -> dict[str, Callable[[], Any]]:
+    """The dashboard's service calls, alone and together; and a head's."""
     return {
         "dashboard (page + counts + workload)": lambda: dashboard(core),
+        HEAD_DASHBOARD: lambda: dashboard(core, head),
         "  alert_page, page 1": lambda: supervision.alert_page(core),
         "  alert_page, page 20": lambda: supervision.alert_page(core, page=20),
         "  alert_page, escalated": lambda: supervision.alert_page(
@@ -227,7 +230,8 @@ def measure_all(core: Core, runs: int, out: Callable[[str], None]) -> dict[str, 
     supervisor = user_named(core, roles="supervisor")
     app = create_app({"TESTING": True, "SECRET_KEY": "bench", "CLOCK": lambda: NOW,
                       "DATABASE_URL": str(core.db.url)}, core=core)
-    calls = {**task_calls(core, officer), **dashboard_calls(core),
+    head = user_named(core, roles="head", department="D1")
+    calls = {**task_calls(core, officer), **dashboard_calls(core, head),
              "page GET /?view=group": page_call(client_for(app, officer), "/?view=group"),
              "page GET /supervise/": page_call(client_for(app, supervisor), "/supervise/"),
              "report, one year by field": lambda: reports.summary(
@@ -321,6 +325,9 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+HEAD_DASHBOARD = "a head's dashboard (their department)"
+
+
 def result_line(results: dict[str, Timing], loaded: Loaded) -> str:
     """The RESULT line."""
     def ms(label: str) -> str:
@@ -335,6 +342,7 @@ def result_line(results: dict[str, Timing], loaded: Loaded) -> str:
             f"task_list_received_ms={ms('group, by date received')} "
             f"dashboard_ms={ms('dashboard (page + counts + workload)')} "
             f"dashboard_p95_ms={results['dashboard (page + counts + workload)'].p95_ms:.1f} "
+            f"head_dashboard_ms={ms(HEAD_DASHBOARD)} "
             f"task_list_page_ms={ms('page GET /?view=group')} "
             f"dashboard_page_ms={ms('page GET /supervise/')} "
             f"unindexed_task_list_ms={ms('unindexed: group, by deadline, page 1')} "
