@@ -210,8 +210,7 @@ class OpenCopier:
                    "instance_id": instance_id}
             if task["state"] == "ready":
                 self.spread(row)
-                self.alerts(row, dossier_id, template.dossier["procedure_id"],
-                            out["escalation"])
+                self.alerts(row, dossier_id, template.dossier, out["escalation"])
             out["task"].append(row)
         for item in template.due:
             out["due_item"].append({
@@ -220,7 +219,7 @@ class OpenCopier:
                 "ref": new_ids.get(item["ref"], item["ref"])})
             if item["kind"] == APPOINTMENT and item["level"] == 1 and item["due_at"] + by < NOW:
                 out["escalation"].append(self.alert(
-                    dossier_id, template.dossier["procedure_id"], "appointment", item["ref"],
+                    dossier_id, template.dossier, "appointment", item["ref"],
                     None, 1, "leader", item["due_at"] + by))
         out["event"].extend(
             {**{k: v for k, v in shifted(e, by, "at").items() if k != "id"},
@@ -235,7 +234,7 @@ class OpenCopier:
             task["claimed_by"] = self.rng.choice(self.by_role[(task["role"],
                                                                task["department"])])
 
-    def alerts(self, task: dict[str, Any], dossier_id: int, procedure_id: int,
+    def alerts(self, task: dict[str, Any], dossier_id: int, dossier: dict[str, Any],
                out: list[dict[str, Any]]) -> None:
         """The escalations the scheduler would have raised for this ready task by NOW; each
         but the highest settled when the next level was raised."""
@@ -251,11 +250,11 @@ class OpenCopier:
             levels.append((2, "head", due + timedelta(days=1)))
         for n, (level, role, raised) in enumerate(levels):
             settled = levels[n + 1][2] if n + 1 < len(levels) else None
-            out.append({**self.alert(dossier_id, procedure_id, "step", task["id"],
+            out.append({**self.alert(dossier_id, dossier, "step", task["id"],
                                      task["id"], level, role, due, raised, settled),
-                        "claimed_by": task["claimed_by"]})
+                        "claimed_by": task["claimed_by"], "department": task["department"]})
 
-    def alert(self, dossier_id: int, procedure_id: int, kind: str, ref: str,
+    def alert(self, dossier_id: int, dossier: dict[str, Any], kind: str, ref: str,
               task_id: str | None, level: int, role: str, due: datetime,
               raised: datetime | None = None, settled: datetime | None = None
               ) -> dict[str, Any]:
@@ -266,8 +265,9 @@ class OpenCopier:
                 "level": level, "role": role, "due_at": due, "raised_at": raised,
                 "acknowledged_at": raised + timedelta(hours=2) if seen else None,
                 "acknowledged_by": self.supervisor if seen else None,
-                "note": "Đã nhắc" if seen else None, "procedure_id": procedure_id,
-                "settled_at": settled, "claimed_by": None}
+                "note": "Đã nhắc" if seen else None, "procedure_id": dossier["procedure_id"],
+                "settled_at": settled, "claimed_by": None, "department": None,
+                "procedure_version_id": dossier["procedure_version_id"]}
 
 
 def converted(bulk: BulkInsert, table: Table, column: str, value: Any) -> Any:
@@ -372,13 +372,15 @@ CLOSED_INSERTS = (
     # its deadline; a third of those alerts were acknowledged, the rest settled unseen (all
     # settled: the warning when the escalation was raised, the last when its step ended).
     """INSERT INTO escalation (dossier_id, kind, ref, task_id, level, role, due_at, raised_at,
-        acknowledged_at, acknowledged_by, note, procedure_id, settled_at, claimed_by)
+        acknowledged_at, acknowledged_by, note, procedure_id, settled_at, claimed_by,
+        department, procedure_version_id)
     SELECT s.dossier_id, 'step', md5(s.i || t.id)::uuid::text, md5(s.i || t.id)::uuid::text,
         lv.level, t.role, t.due_at + s.by, t.due_at + s.by - (1 - lv.level) * interval '1 day',
         CASE WHEN s.i % 3 = 0 THEN t.due_at + s.by END,
         CASE WHEN s.i % 3 = 0 THEN :supervisor END, NULL, s.procedure_id,
         CASE WHEN lv.level = 0 AND s.i % 30 = 0 THEN t.due_at + s.by
-             ELSE GREATEST(t.completed_at + s.by, t.due_at + s.by) END, t.claimed_by
+             ELSE GREATEST(t.completed_at + s.by, t.due_at + s.by) END, t.claimed_by,
+        t.department, s.version_id
     FROM series s CROSS JOIN task t CROSS JOIN (VALUES (0), (1)) AS lv (level)
     WHERE t.dossier_id = :tpl AND t.bpmn_id = 'draft_certificate' AND s.i % 10 = 0
       AND (lv.level = 0 OR s.i % 30 = 0)""",

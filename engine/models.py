@@ -218,7 +218,7 @@ class DueItem(Base):
 # A running alert: not settled, not acknowledged (ix_escalation_running's predicate).
 RUNNING = "settled_at IS NULL AND acknowledged_at IS NULL"
 RUNNING_COLUMNS = ("level", "raised_at", "id", "procedure_id", "role", "claimed_by",
-                   "task_id", "dossier_id")
+                   "task_id", "dossier_id", "department", "procedure_version_id")
 # A lower level of a deadline settles when a higher one is raised (or inserted first).
 SETTLE_SUPERSEDED = text(
     "UPDATE escalation SET settled_at = :now WHERE dossier_id = :dossier_id AND ref = :ref "
@@ -260,17 +260,26 @@ class Escalation(Base):
     # Who claimed its step, copied from task.claimed_by (a trigger of migration 0011 follows
     # every claim, release and reassignment while the alert runs).
     claimed_by: Mapped[int | None]
+    # Its step's department and its dossier's procedure version, copied (neither changes) so
+    # that a head's dashboard reads their scope from ix_escalation_running alone.
+    department: Mapped[str | None] = mapped_column(String(64))
+    procedure_version_id: Mapped[int | None]
 
 
 @event.listens_for(Escalation, "before_insert")
 def _copy_procedure(_mapper: Any, connection: Connection, target: Escalation) -> None:
-    """An alert added through the ORM gets its dossier's procedure and its step's officer."""
-    if target.procedure_id is None:
-        target.procedure_id = connection.scalar(
-            text("SELECT procedure_id FROM dossier WHERE id = :id"), {"id": target.dossier_id})
-    if target.claimed_by is None and target.task_id is not None:
-        target.claimed_by = connection.scalar(
-            text("SELECT claimed_by FROM task WHERE id = :id"), {"id": target.task_id})
+    """An alert added through the ORM gets its dossier's procedure and version, and its
+    step's officer and department."""
+    if target.procedure_id is None or target.procedure_version_id is None:
+        target.procedure_id, target.procedure_version_id = connection.execute(
+            text("SELECT procedure_id, procedure_version_id FROM dossier WHERE id = :id"),
+            {"id": target.dossier_id}).one()
+    if target.task_id is not None and (target.claimed_by is None or target.department is None):
+        claimed_by, department = connection.execute(
+            text("SELECT claimed_by, department FROM task WHERE id = :id"),
+            {"id": target.task_id}).one()
+        target.claimed_by = target.claimed_by if target.claimed_by is not None else claimed_by
+        target.department = target.department if target.department is not None else department
 
 
 @event.listens_for(Escalation, "after_insert")

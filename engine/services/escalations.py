@@ -296,7 +296,9 @@ def _escalation(procedures: Callable[[int], Procedure], item: Any,
     row = {"dossier_id": item.dossier_id, "kind": "step" if item.task_id else "appointment",
            "ref": item.ref, "task_id": item.task_id, "level": item.level, "role": audience,
            "due_at": deadline, "raised_at": now, "procedure_id": item.procedure_id,
-           "settled_at": None, "claimed_by": item.claimed_by}
+           "settled_at": None, "claimed_by": item.claimed_by,
+           "department": item.department if item.task_id else None,
+           "procedure_version_id": item.procedure_version_id}
     # An appointment date has no step, hence no department: its alert goes to the holders of
     # the role whose lane of that role is in their department (or in none), as they see it.
     lanes = None if item.task_id else {lane.department or None for lane in procedure.lanes.values()

@@ -25,9 +25,6 @@ OFFICER_ROLES = ("reception", "specialist", "head", "leader", "clerk")
 # The officer who claimed an alert's step, and a higher level of the same deadline.
 _OFFICER = aliased(User, name="officer")
 _HIGHER = aliased(Escalation, name="higher")
-# An alert's step and dossier, probed apart from those the alert lists join.
-_STEP = aliased(Task, name="step")
-_DOSSIER = aliased(Dossier, name="alerted")
 
 
 @dataclass(frozen=True)
@@ -104,19 +101,15 @@ def scope_of(core: Core, viewer: User | None) -> Scope | None:
 
 
 def _scoped(query: _Query, scope: Scope | None) -> _Query:
-    """`query` narrowed to the alerts a scoped viewer oversees: for each alert the partial
-    index yields, its step's department or its dossier's version, read by primary key
-    (scalar subqueries, which PostgreSQL runs per row, never a scan of every task)."""
+    """`query` narrowed to the alerts a scoped viewer oversees, on the alerts' own columns
+    (their step's department and dossier's version, copied by migration 0013): the partial
+    index answers, as for the supervisor."""
     if scope is None:
         return query
-    department = (select(_STEP.department).where(_STEP.id == Escalation.task_id)
-                  .scalar_subquery())
-    version = (select(_DOSSIER.procedure_version_id)
-               .where(_DOSSIER.id == Escalation.dossier_id).scalar_subquery())
     return query.where(or_(
         Escalation.task_id.is_not(None)
-        & func.coalesce(department, "").in_(["", scope.department or ""]),
-        Escalation.task_id.is_(None) & version.in_(scope.version_ids)))
+        & func.coalesce(Escalation.department, "").in_(["", scope.department or ""]),
+        Escalation.task_id.is_(None) & Escalation.procedure_version_id.in_(scope.version_ids)))
 
 
 def _stage() -> Any:
