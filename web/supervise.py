@@ -37,11 +37,12 @@ def index() -> ResponseReturnValue:
     viewer = current_officer()
     scope = supervision.scope_of(core, viewer)
     filters = _filters()
-    page = supervision.alert_page(core, filters, _page(), scope=scope)
+    counts = supervision.alert_counts(core, scope)
+    page = supervision.alert_page(core, filters, _page(), scope=scope, counted=counts)
     steps = {(a.task.role, a.task.department) for a in page.alerts if a.task is not None}
     return render_template(
         "supervise/index.html", page=page, alerts=page.alerts,
-        counts=supervision.alert_counts(core, scope), filters=filters,
+        counts=counts, filters=filters,
         stages=supervision.STAGES,
         officers={step: supervision.officers_with_role(core, *step) for step in steps},
         workload=supervision.workload(core, now(), viewer),

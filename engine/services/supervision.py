@@ -189,14 +189,19 @@ def open_alerts(core: Core, filters: Filters = Filters(), *, include_settled: bo
 
 
 def alert_page(core: Core, filters: Filters = Filters(), page: int = 1,
-               per_page: int = PAGE_SIZE, scope: Scope | None = None) -> AlertPage:
+               per_page: int = PAGE_SIZE, scope: Scope | None = None,
+               counted: dict[str, dict[str, Counter[str]]] | None = None) -> AlertPage:
     """One page of the running alerts passing `filters` (within `scope`), with how many
-    pass them."""
+    pass them. `counted`: alert_counts of the same scope, already read; unfiltered, the
+    total is theirs, and the index is not counted over a second time."""
     page, per_page = max(page, 1), max(1, min(per_page, 500))
     columns = select(Escalation, Dossier, Procedure, Task, _OFFICER.full_name)
     with core.uow() as uow:
-        total = uow.session.scalar(_scoped(_filtered(_running(
-            select(func.count()).select_from(Escalation)), filters), scope)) or 0
+        if counted is not None and filters == Filters():
+            total = sum(sum(stages.values()) for stages in counted["role"].values())
+        else:
+            total = uow.session.scalar(_scoped(_filtered(_running(
+                select(func.count()).select_from(Escalation)), filters), scope)) or 0
         # The page's ids first, from the partial index; then the rows of those only.
         ids = list(uow.session.scalars(
             _ordered(_scoped(_filtered(_running(select(Escalation.id)), filters), scope))

@@ -65,6 +65,19 @@ def test_a_filtered_page_counts_only_what_passes_the_filter(core: Core) -> None:
     assert supervision.alert_page(core, supervision.Filters(officer="")).total == 12
 
 
+def test_the_dashboards_counts_give_the_unfiltered_pages_total(core: Core) -> None:
+    _alerts(core, 12)
+    counts = supervision.alert_counts(core)
+    counted = supervision.alert_page(core, counted=counts)
+    assert counted.total == supervision.alert_page(core).total == 12
+    assert [a.escalation.id for a in counted.alerts] == [
+        a.escalation.id for a in supervision.alert_page(core).alerts]
+    # Filtered, the counts do not apply: the page counts what passes the filter.
+    escalated = supervision.alert_page(core, supervision.Filters(stage="escalated"),
+                                       counted=counts)
+    assert escalated.total == 4
+
+
 def test_a_step_alert_raised_when_its_step_began_is_still_listed(core: Core) -> None:
     dossier = receive(core, MONDAY_9AM)
     [task] = ready_tasks(core, dossier.code)
