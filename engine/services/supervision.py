@@ -279,10 +279,10 @@ def acknowledge(core: Core, user: User, escalation_id: int, note: str, now: date
 
 def _oversees(session: Session, user: User, escalation: Escalation, step: Task | None) -> bool:
     """Whether `user` oversees this alert: what `_scoped` shows them, row by row."""
+    if step is not None:
+        return _in_department(user, step.department)
     if AGENCY_WIDE & user.role_set:
         return True
-    if step is not None:
-        return not step.department or step.department == user.department
     from engine.services.dossiers import in_scope
 
     meta = session.scalar(select(ProcedureVersion.meta)
@@ -304,6 +304,12 @@ def officers_with_role(core: Core, role: str, department: str | None = None) -> 
 AGENCY_WIDE = frozenset({"supervisor", "leader"})
 
 
+def _in_department(user: User, department: str | None) -> bool:
+    """Whether `user` oversees a step of `department`: supervisors and leaders every step, a
+    head those of their department and of none (as `_scoped` lists them)."""
+    return bool(AGENCY_WIDE & user.role_set) or not department or department == user.department
+
+
 def reassign(core: Core, supervisor: User, task_id: str, officer_id: int, now: datetime) -> Task:
     """Give a waiting task to another officer who holds its role (within the head's scope)."""
     with core.uow() as uow:
@@ -311,8 +317,7 @@ def reassign(core: Core, supervisor: User, task_id: str, officer_id: int, now: d
         officer = uow.session.get(User, officer_id)
         if task is None or task.state != "ready":
             raise Conflict(N_("This task is no longer waiting. Reload the list."))
-        if not AGENCY_WIDE & supervisor.role_set and task.department and \
-                task.department != supervisor.department:
+        if not _in_department(supervisor, task.department):
             raise Forbidden(N_("This step belongs to another department: its head or a "
                                "supervisor reassigns it."))
         if officer is None or not officer.active or task.role not in officer.role_set or (
