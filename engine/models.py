@@ -469,3 +469,20 @@ class AuditSeal(Base):
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
     sealed_at: Mapped[datetime]
+
+
+class StoredTestRun(Base):
+    """A designer's test run of a draft or a version (engine.services.test_run): the package
+    it runs and its workflow, so that any worker process can go on with it; forgotten an hour
+    after its last use. Never a dossier."""
+
+    __tablename__ = "test_run"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    code: Mapped[str] = mapped_column(String(100))
+    source: Mapped[str] = mapped_column(String(20))  # "draft" or a version's number
+    package: Mapped[dict[str, Any]]  # bpmn_xml, forms, meta as the run started
+    state: Mapped[bytes] = mapped_column(LargeBinary)
+    path: Mapped[list[str]] = mapped_column(JSON)  # the BPMN elements completed, in order
+    revision: Mapped[int]
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+

@@ -1,15 +1,13 @@
-"""Test runs: a designer walks a draft with sample data, in memory, without a dossier.
+"""Test runs: a designer walks a draft or a version with sample data, without a dossier.
 
-The run's state is the lean serialization of its workflow, kept in a small server-side
-store keyed by a random id for an hour; nothing is written to the database. (With several
-worker processes a run lives in the worker that started it: a designer's tool, not a
-dossier's.)
+The run's package and the lean serialization of its workflow are kept in the test_run
+table under a random id, for an hour after its last use, so that any worker process goes on
+with it; no dossier, task or event is written.
 """
 
 from __future__ import annotations
 
 import secrets
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -18,9 +16,12 @@ from typing import Any
 
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
 
 from engine.bootstrap import Core
 from engine.errors import N_, Conflict, InvalidInput, NotFound
+from engine.models import StoredTestRun
 from engine.runtime import Incident, LoopLimitReached
 from engine.specs import Package, PackageError, ParsedVersion
 from workflows.forms import field_errors
@@ -61,86 +62,84 @@ class TestRun:
         return [step.bpmn_id for step in self.ready]
 
 
-@dataclass
-class _Stored:
-    code: str
-    source: str
-    package: Package
-    state: bytes
-    path: list[str]
-    expires_at: datetime
-
-
-class RunStore:
-    """Test runs by id, each forgotten `TTL` after its last use."""
-
-    def __init__(self) -> None:
-        self._runs: dict[str, _Stored] = {}
-        self._lock = threading.Lock()
-
-    def put(self, run_id: str, stored: _Stored, now: datetime) -> None:
-        """Keep a run until `TTL` from now."""
-        with self._lock:
-            self._forget_expired(now)
-            if len(self._runs) >= MAX_RUNS:  # the oldest go first
-                for key in sorted(self._runs, key=lambda k: self._runs[k].expires_at)[:10]:
-                    del self._runs[key]
-            stored.expires_at = now + TTL
-            self._runs[run_id] = stored
-
-    def get(self, run_id: str, now: datetime) -> _Stored:
-        """The run with this id, if it has not expired."""
-        with self._lock:
-            self._forget_expired(now)
-            stored = self._runs.get(run_id)
-        if stored is None:
-            raise NotFound(N_("This test run has ended or expired. Start a new one."))
-        return stored
-
-    def _forget_expired(self, now: datetime) -> None:
-        for key in [k for k, run in self._runs.items() if run.expires_at <= now]:
-            del self._runs[key]
-
-
-STORE = RunStore()
-
-
 def start(core: Core, code: str, package: Package, source: str, data: dict[str, Any],
-          now: datetime, store: RunStore = STORE) -> TestRun:
+          now: datetime) -> TestRun:
     """Start a test run of `package` with the dossier's start data, to its first wait."""
     parsed = _parse(core, package)
     with _engine_errors():
         workflow = core.runtime.start(parsed, {"dossier_code": "TEST", "channel": "in_person",
                                                **data}, now)
-    run_id = secrets.token_urlsafe(16)
-    stored = _Stored(code, source, package, b"", [], now)
-    _save(core, store, run_id, stored, workflow, now)
-    return _view(run_id, stored, parsed, workflow)
+    run = StoredTestRun(id=secrets.token_urlsafe(16), code=code, source=source,
+                        package={"bpmn_xml": package.bpmn_xml, "forms": package.forms,
+                                 "meta": package.meta},
+                        state=core.runtime.dump(workflow), path=_path(workflow), revision=1,
+                        expires_at=now + TTL)
+    with core.uow() as uow:
+        _forget_old(uow.session, now)
+        uow.session.add(run)
+        uow.commit()
+    return _view(run, parsed, workflow)
 
 
-def get(core: Core, run_id: str, now: datetime, store: RunStore = STORE) -> TestRun:
+def get(core: Core, run_id: str, now: datetime) -> TestRun:
     """Where a test run stands."""
-    stored = store.get(run_id, now)
-    parsed = _parse(core, stored.package)
-    return _view(run_id, stored, parsed, core.runtime.restore(stored.state))
+    with core.reads() as uow:
+        run = _stored(uow.session, run_id, now)
+    parsed = _parse(core, _package(run))
+    return _view(run, parsed, core.runtime.restore(run.state))
 
 
 def complete(core: Core, run_id: str, task_id: str, data: dict[str, Any], now: datetime,
-             lang: str = "vi", store: RunStore = STORE) -> TestRun:
-    """Complete a ready step of a test run with form data and run to the next wait."""
-    stored = store.get(run_id, now)
-    parsed = _parse(core, stored.package)
-    workflow = core.runtime.restore(stored.state)
-    step = next((s for s in _ready(parsed, workflow) if s.id == task_id), None)
-    if step is None:
-        raise Conflict(N_("This step is no longer waiting in the test run."))
-    errors = field_errors(step.form, data, lang) if step.form else {}
-    if errors:
-        raise InvalidInput(N_("The form has errors: correct the fields marked."), errors)
-    with _engine_errors():
-        core.runtime.complete(workflow, task_id, data, now)
-    _save(core, store, run_id, stored, workflow, now)
-    return _view(run_id, stored, parsed, workflow)
+             lang: str = "vi") -> TestRun:
+    """Complete a ready step of a test run with form data and run to the next wait.
+
+    Two completions of the same run at once (two windows, a double click): the second to
+    save finds the run moved on and is refused, as a dossier's step would be."""
+    with core.uow() as uow:
+        run = _stored(uow.session, run_id, now)
+        parsed = _parse(core, _package(run))
+        workflow = core.runtime.restore(run.state)
+        step = next((s for s in _ready(parsed, workflow) if s.id == task_id), None)
+        if step is None:
+            raise Conflict(N_("This step is no longer waiting in the test run."))
+        errors = field_errors(step.form, data, lang) if step.form else {}
+        if errors:
+            raise InvalidInput(N_("The form has errors: correct the fields marked."), errors)
+        with _engine_errors():
+            core.runtime.complete(workflow, task_id, data, now)
+        state, path = core.runtime.dump(workflow), _path(workflow)
+        saved = uow.session.execute(
+            update(StoredTestRun)
+            .where(StoredTestRun.id == run_id, StoredTestRun.revision == run.revision)
+            .values(state=state, path=path, revision=run.revision + 1, expires_at=now + TTL)
+            .execution_options(synchronize_session=False))
+        if saved.rowcount != 1:  # type: ignore[attr-defined]
+            raise Conflict(N_("This step is no longer waiting in the test run."))
+        uow.commit()
+    run.path = path
+    return _view(run, parsed, workflow)
+
+
+def _stored(session: Session, run_id: str, now: datetime) -> StoredTestRun:
+    """The run with this id, if it has not expired."""
+    run = session.get(StoredTestRun, run_id) if len(run_id) <= 32 else None
+    if run is None or run.expires_at <= now:
+        raise NotFound(N_("This test run has ended or expired. Start a new one."))
+    return run
+
+
+def _forget_old(session: Session, now: datetime) -> None:
+    """Drop the expired runs, and the oldest beyond `MAX_RUNS`."""
+    session.execute(delete(StoredTestRun).where(StoredTestRun.expires_at <= now))
+    oldest = session.scalars(select(StoredTestRun.id).order_by(StoredTestRun.expires_at.desc())
+                             .offset(MAX_RUNS - 1)).all()
+    if oldest:
+        session.execute(delete(StoredTestRun).where(StoredTestRun.id.in_(oldest)))
+
+
+def _package(run: StoredTestRun) -> Package:
+    return Package(bpmn_xml=run.package["bpmn_xml"], forms=run.package["forms"],
+                   meta=run.package["meta"])
 
 
 def _parse(core: Core, package: Package) -> ParsedVersion:
@@ -160,13 +159,6 @@ def _engine_errors() -> Iterator[None]:
     except Incident as exc:
         raise Conflict(N_("The procedure failed at this step: %(detail)s"),
                        detail=str(exc)) from exc
-
-
-def _save(core: Core, store: RunStore, run_id: str, stored: _Stored, workflow: BpmnWorkflow,
-          now: datetime) -> None:
-    stored.path = _path(workflow)
-    stored.state = core.runtime.dump(workflow)
-    store.put(run_id, stored, now)
 
 
 def _path(workflow: BpmnWorkflow) -> list[str]:
@@ -190,10 +182,9 @@ def _ready(parsed: ParsedVersion, workflow: BpmnWorkflow) -> list[ReadyStep]:
     return steps
 
 
-def _view(run_id: str, stored: _Stored, parsed: ParsedVersion, workflow: BpmnWorkflow
-          ) -> TestRun:
-    return TestRun(id=run_id, code=stored.code, source=stored.source, path=list(stored.path),
+def _view(run: StoredTestRun, parsed: ParsedVersion, workflow: BpmnWorkflow) -> TestRun:
+    return TestRun(id=run.id, code=run.code, source=run.source, path=list(run.path),
                    ready=_ready(parsed, workflow), completed=workflow.is_completed(),
-                   data=dict(workflow.data), bpmn_xml=stored.package.bpmn_xml,
+                   data=dict(workflow.data), bpmn_xml=run.package["bpmn_xml"],
                    names={spec.bpmn_id: spec.bpmn_name for spec in parsed.spec.task_specs.values()
                           if getattr(spec, "bpmn_id", None) and getattr(spec, "bpmn_name", None)})
