@@ -7,6 +7,7 @@ with it; no dossier, task or event is written.
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,6 +29,7 @@ from workflows.forms import field_errors
 
 TTL = timedelta(hours=1)
 MAX_RUNS = 200
+_RUN_ID = re.compile(r"[A-Za-z0-9_-]{1,32}")  # secrets.token_urlsafe(16): 22 of these
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,8 @@ def start(core: Core, code: str, package: Package, source: str, data: dict[str, 
     with _engine_errors():
         workflow = core.runtime.start(parsed, {"dossier_code": "TEST", "channel": "in_person",
                                                **data}, now)
+    if source != "draft":
+        source = str(int(source))  # "01" is version 1
     run = StoredTestRun(id=secrets.token_urlsafe(16), code=code, source=source,
                         package={"bpmn_xml": package.bpmn_xml, "forms": package.forms,
                                  "meta": package.meta},
@@ -114,7 +118,8 @@ def complete(core: Core, run_id: str, task_id: str, data: dict[str, Any], now: d
             .values(state=state, path=path, revision=run.revision + 1, expires_at=now + TTL)
             .execution_options(synchronize_session=False))
         if saved.rowcount != 1:  # type: ignore[attr-defined]
-            raise Conflict(N_("This step is no longer waiting in the test run."))
+            raise Conflict(N_("The test run moved on meanwhile (in another window?): reload "
+                              "it and try again."))
         uow.commit()
     run.path = path
     return _view(run, parsed, workflow)
@@ -122,7 +127,7 @@ def complete(core: Core, run_id: str, task_id: str, data: dict[str, Any], now: d
 
 def _stored(session: Session, run_id: str, now: datetime) -> StoredTestRun:
     """The run with this id, if it has not expired."""
-    run = session.get(StoredTestRun, run_id) if len(run_id) <= 32 else None
+    run = session.get(StoredTestRun, run_id) if _RUN_ID.fullmatch(run_id) else None
     if run is None or run.expires_at <= now:
         raise NotFound(N_("This test run has ended or expired. Start a new one."))
     return run

@@ -77,6 +77,17 @@ def test_form_errors_are_reported_and_the_run_stays_where_it_was(sqlite_core: Co
     assert test_run.get(sqlite_core, run.id, MONDAY_9AM).active == ["check_records"]
 
 
+def test_an_id_that_no_run_could_have_is_not_found(core: Core) -> None:
+    for run_id in ("x" * 33, "a\x00b", "../etc", ""):
+        with pytest.raises(NotFound):
+            test_run.get(core, run_id, MONDAY_9AM)
+
+
+def test_a_version_is_named_by_its_number_however_it_was_typed(sqlite_core: Core) -> None:
+    run = test_run.start(sqlite_core, CODE, judicial_record(), "01", {}, MONDAY_9AM)
+    assert run.source == "1"
+
+
 def test_a_run_expires_after_an_hour_unused(sqlite_core: Core) -> None:
     run = test_run.start(sqlite_core, CODE, judicial_record(), "1", {}, MONDAY_9AM)
     later = MONDAY_9AM + test_run.TTL + timedelta(seconds=1)
@@ -128,7 +139,7 @@ def test_two_completions_of_one_step_at_once_save_one(pg_core: Core,
         engine_complete(*args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(pg_core.runtime, "complete", other_window_first)
-    with pytest.raises(Conflict):
+    with pytest.raises(Conflict, match="moved on meanwhile"):
         test_run.complete(pg_core, run.id, run.ready[0].id, data, MONDAY_9AM)
     assert raced[0].active == ["draft_certificate"]
     assert test_run.get(pg_core, run.id, MONDAY_9AM).path == raced[0].path
