@@ -1,7 +1,8 @@
 """Rate limits on what can be guessed: passwords, tokens, and the citizens' dossier lookup.
 
 Counted per client address. One process counts alone ("memory://"); set
-MOTCUA_RATELIMIT_STORAGE (e.g. "redis://127.0.0.1:6379") so that every worker shares the counts.
+MOTCUA_RATELIMIT_STORAGE (e.g. "redis://127.0.0.1:6379") so that every worker shares the counts;
+while that storage is unreachable, each worker counts alone again.
 Tests switch the limits off unless they set RATELIMIT_ENABLED.
 """
 
@@ -26,4 +27,7 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("RATELIMIT_STORAGE_URI",
                           os.environ.get("MOTCUA_RATELIMIT_STORAGE", "memory://"))
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    # The shared storage down (Redis restarting): each worker counts alone meanwhile rather
+    # than refusing every login.
+    app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
     limiter.init_app(app)

@@ -35,6 +35,15 @@ def database_problem(environ: Mapping[str, str]) -> tuple[str, bool] | None:
     return None
 
 
+def shared_state_problem(environ: Mapping[str, str], workers: int) -> str | None:
+    """What several workers would not share as configured; None if nothing."""
+    storage = environ.get("MOTCUA_RATELIMIT_STORAGE", "memory://")
+    if workers > 1 and storage.startswith("memory://"):
+        return (f"each of the {workers} workers counts the login and lookup rate limits alone "
+                "(memory://): set MOTCUA_RATELIMIT_STORAGE=redis://… so that they share them")
+    return None
+
+
 def commands(schedulers: int) -> list[list[str]]:
     """gunicorn with deploy/gunicorn.conf.py, then `schedulers` scheduler processes."""
     motcua = [sys.executable, "-c", "from web.cli import main; main()"]
@@ -99,6 +108,10 @@ def serve_production(schedulers: int, workers: int | None, bind: str | None) -> 
     env = dict(os.environ)
     if workers is not None:
         env["MOTCUA_WORKERS"] = str(workers)
+    shared = shared_state_problem(env, int(env.get("MOTCUA_WORKERS") or env.get(
+        "WEB_CONCURRENCY") or 2 * (os.cpu_count() or 1) + 1))
+    if shared is not None:
+        click.echo(f"warning: {shared}", err=True)
     if bind:
         env["MOTCUA_BIND"] = bind
     sys.exit(supervise(commands(schedulers), env))

@@ -19,7 +19,7 @@ from tests.engine.walk import receive
 from tests.web.conftest import Auth, Clock
 from web import create_app
 from web.metrics_database import DatabaseCollector
-from web.production import database_problem, supervise
+from web.production import database_problem, shared_state_problem, supervise
 
 VI_UNAVAILABLE = ("Hệ thống tạm thời không kết nối được cơ sở dữ liệu. "
                   "Vui lòng thử lại sau ít phút.")
@@ -203,6 +203,14 @@ def test_production_refuses_to_start_without_a_database_url() -> None:
     sqlite = database_problem({"DATABASE_URL": "sqlite:///x.sqlite3"})
     assert sqlite is not None and sqlite[1] is False
     assert database_problem({"DATABASE_URL": "postgresql+psycopg://db/motcua"}) is None
+
+
+def test_production_warns_when_workers_would_count_rate_limits_alone() -> None:
+    warning = shared_state_problem({}, workers=5)
+    assert warning is not None and "MOTCUA_RATELIMIT_STORAGE" in warning
+    assert shared_state_problem({}, workers=1) is None
+    shared = {"MOTCUA_RATELIMIT_STORAGE": "redis://127.0.0.1:6379"}
+    assert shared_state_problem(shared, workers=5) is None
 
 
 def test_when_one_process_ends_the_supervisor_stops_the_others(tmp_path: Path) -> None:

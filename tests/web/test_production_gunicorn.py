@@ -27,6 +27,7 @@ from web.production import GUNICORN_CONFIG
 ROOT = Path(__file__).resolve().parents[2]
 START_SECONDS = 30  # a deadline, not a wait: the test goes on as soon as /healthz answers
 DESIGNER_PASSWORD = "thiet-ke-quy-trinh"
+REDIS_URL = "redis://127.0.0.1:6379/13"  # a database of its own, emptied by the test
 
 
 def _free_port() -> int:
@@ -61,12 +62,30 @@ class Server:
     logged: list[str] = field(default_factory=list)  # regular expressions
 
 
+def _redis_limits() -> str:
+    """A Redis database of this machine for rate limits, emptied (skips when there is none)."""
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1)
+    try:
+        client.flushdb()
+    except redis.ConnectionError:
+        pytest.skip(f"no Redis at {REDIS_URL}: install and start redis-server to run this test")
+    finally:
+        client.close()
+    return REDIS_URL
+
+
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[Server]:
+def server(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Server]:
     """gunicorn with deploy/gunicorn.conf.py and 2 workers, on a fresh SQLite database with
-    the catalogue and a designer."""
+    the catalogue and a designer; rate limits on (as in production), counted in Redis when
+    the test is marked `shared_limits`, else by each worker."""
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'motcua.sqlite3'}",
            "MOTCUA_SECRET_KEY": "test", "MOTCUA_UPLOAD_DIR": str(tmp_path / "uploads")}
+    env.pop("MOTCUA_RATELIMIT_STORAGE", None)
+    if request.node.get_closest_marker("shared_limits"):
+        env["MOTCUA_RATELIMIT_STORAGE"] = _redis_limits()
     for command in (["init-db"], ["load-catalogue"],
                     ["create-user", "designer", "--full-name", "Designer", "--role", "designer",
                      "--password", DESIGNER_PASSWORD]):
@@ -156,3 +175,15 @@ def test_a_designers_test_run_goes_on_whichever_worker_answers(server: Server) -
                            "/complete", auth, {"data": data})
     assert status == 200, answer
     assert [s["bpmn_id"] for s in json.loads(answer)["ready"]] == ["draft_certificate"]
+
+
+@pytest.mark.shared_limits
+def test_with_shared_storage_the_workers_count_one_limit_together(server: Server) -> None:
+    # 30 wrong passwords at once from one address, answered by both workers: LOGIN allows
+    # 10 a minute in all. Counted by each worker alone, up to 20 would be let through.
+    attempt = {"username": "nobody", "password": "wrong"}
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        statuses = sorted(pool.map(lambda _: _call(server.port, "POST", "/api/v1/auth/token",
+                                                   body=attempt)[0], range(30)))
+    assert statuses == [401] * 10 + [429] * 20
+    assert len(_writers(server.metrics_dir)) == 2  # both workers answered

@@ -61,3 +61,15 @@ def test_every_page_forbids_framing_sniffing_and_foreign_scripts(client: FlaskCl
         assert headers["X-Content-Type-Options"] == "nosniff"
         assert "script-src 'self';" in headers["Content-Security-Policy"]
         assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
+
+
+def test_with_the_shared_storage_unreachable_each_worker_counts_alone(
+        sqlite_core: Core, clock: Clock) -> None:
+    app: Flask = create_app({"TESTING": True, "SECRET_KEY": "test", "CLOCK": clock,
+                             "RATELIMIT_ENABLED": True,
+                             "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:1/0",  # nobody there
+                             "DATABASE_URL": str(sqlite_core.db.url)}, core=sqlite_core)
+    client = app.test_client()
+    api = [client.post("/api/v1/auth/token", json={"username": "head", "password": "x"})
+           for _ in range(11)]
+    assert [r.status_code for r in api] == [401] * 10 + [429]
