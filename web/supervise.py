@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from markupsafe import Markup
 
 from engine.errors import Conflict, Forbidden, NotFound
 from engine.services import catalogue, supervision
@@ -24,6 +25,10 @@ def _filters() -> supervision.Filters:
                                officer=args.get("officer") if "officer" in args else None)
 
 
+def _stage_labels() -> dict[str, str]:
+    return {"near_due": _("Near due"), "overdue": _("Overdue"), "escalated": _("Escalated")}
+
+
 def _page() -> int:
     page = request.args.get("page", "")
     return int(page) if page.isdigit() and int(page) > 0 else 1
@@ -40,11 +45,15 @@ def index() -> ResponseReturnValue:
     counts = supervision.alert_counts(core, scope)
     page = supervision.alert_page(core, filters, _page(), scope=scope, counted=counts)
     steps = {(a.task.role, a.task.department) for a in page.alerts if a.task is not None}
+    # Each step's <option>s rendered once, not in every row of the page that shares its step.
+    options = {step: Markup("").join(Markup('<option value="{}">{}</option>').format(
+        officer.id, officer.full_name) for officer in officers)
+        for step, officers in supervision.officers_for_steps(core, steps).items()}
     return render_template(
         "supervise/index.html", page=page, alerts=page.alerts,
         counts=counts, filters=filters,
         stages=supervision.STAGES,
-        officers={step: supervision.officers_with_role(core, *step) for step in steps},
+        officer_options=options, stage_labels=_stage_labels(),
         workload=supervision.workload(core, now(), viewer),
         labels={"procedure": {p.code: procedure_name(p)
                               for p, _version in catalogue.list_procedures(core)},

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -294,10 +295,20 @@ def _oversees(session: Session, user: User, escalation: Escalation, step: Task |
 def officers_with_role(core: Core, role: str, department: str | None = None) -> list[User]:
     """Active users who hold `role` (and, for a step of a department, who are in it), by
     name: whom `reassign` accepts."""
+    return officers_for_steps(core, {(role, department)})[(role, department)]
+
+
+def officers_for_steps(core: Core, steps: Collection[tuple[str, str | None]]
+                       ) -> dict[tuple[str, str | None], list[User]]:
+    """`officers_with_role` of each (role, department) step, the active users read once."""
+    if not steps:
+        return {}
     with core.uow() as uow:
-        return [u for u in uow.session.scalars(select(User).where(User.active.is_(True))
-                                               .order_by(User.full_name))
-                if role in u.role_set and (not department or u.department == department)]
+        users = list(uow.session.scalars(select(User).where(User.active.is_(True))
+                                         .order_by(User.full_name)))
+    return {(role, department): [u for u in users if role in u.role_set
+                                 and (not department or u.department == department)]
+            for role, department in steps}
 
 
 # Who reassigns any step; a head reassigns only the steps of their own department.

@@ -6,9 +6,10 @@ import re
 from datetime import timedelta
 
 from flask.testing import FlaskClient
+from sqlalchemy import event
 
 from engine.bootstrap import Core
-from engine.models import Escalation, Task
+from engine.models import Escalation, Task, User
 from engine.services import supervision, tasks
 from engine.services.escalations import run_due
 from tests.conftest import MONDAY_9AM
@@ -152,3 +153,33 @@ def test_the_officer_counts_follow_claims_releases_and_reassignments(core: Core)
     supervision.reassign(core, supervisor, task.id, specialist.id, MONDAY_9AM)
     assert officers() == {specialist.full_name: 1}
     assert supervision.alert_page(core, supervision.Filters(officer="")).total == 0
+
+
+def test_the_reassign_lists_of_a_page_come_from_one_read_of_the_officers(core: Core) -> None:
+    with core.uow() as uow:
+        uow.session.add_all([
+            User(username="spec_a", password_hash="x", full_name="Bà An", roles="specialist",
+                 department="A", active=True),
+            User(username="spec_b", password_hash="x", full_name="Ông Bình",
+                 roles="specialist", department="B", active=True),
+            User(username="gone_a", password_hash="x", full_name="Ông Cũ", roles="specialist",
+                 department="A", active=False)])
+        uow.commit()
+    steps = {("specialist", "A"), ("specialist", None), ("head", "A")}
+    statements: list[str] = []
+
+    def listen(_conn: object, _cursor: object, statement: str, *_rest: object) -> None:
+        statements.append(statement)
+
+    event.listen(core.db, "before_cursor_execute", listen)
+    try:
+        lists = supervision.officers_for_steps(core, steps)
+    finally:
+        event.remove(core.db, "before_cursor_execute", listen)
+    assert len([s for s in statements if "user_account" in s]) == 1
+    assert [u.full_name for u in lists[("specialist", "A")]] == ["Bà An"]
+    assert {u.username for u in lists[("specialist", None)]} == {"specialist", "spec_a", "spec_b"}
+    for step in steps:
+        assert [u.id for u in lists[step]] == [
+            u.id for u in supervision.officers_with_role(core, *step)]
+    assert supervision.officers_for_steps(core, set()) == {}
