@@ -56,7 +56,7 @@ def index() -> ResponseReturnValue:
         officer_options=options, stage_labels=_stage_labels(),
         workload=supervision.workload(core, now(), viewer),
         labels={"procedure": {p.code: procedure_name(p)
-                              for p, _version in catalogue.list_procedures(core)},
+                              for p in catalogue.deployed_procedures(core)},
                 "role": {role: str(label) for role, label in ROLE_LABELS.items()},
                 "officer": {}})
 

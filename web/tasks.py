@@ -73,7 +73,7 @@ def index() -> ResponseReturnValue:
     page = task_list.task_page(current_core(), user, filters, now())
     template = "tasks/_list.html" if request.headers.get("HX-Request") else "tasks/index.html"
     return render_template(template, page=page, filters=filters, user=user,
-                           procedures=catalogue.list_procedures(current_core()),
+                           procedures=catalogue.deployed_procedures(current_core()),
                            statuses=list(DossierStatus), urgencies=task_list.URGENCIES,
                            urgency_labels=URGENCY_LABELS, search_cap=task_list.SEARCH_CAP)
 

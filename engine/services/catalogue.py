@@ -53,6 +53,15 @@ def load_catalogue(core: Core, folder: Path, deployed_by: str, now: datetime
     ]
 
 
+def deployed_procedures(core: Core) -> list[Procedure]:
+    """Every deployed procedure, by name, without its versions' content (for names and
+    filters: each version's BPMN and forms are tens of kilobytes)."""
+    with core.reads() as uow:
+        return list(uow.session.scalars(select(Procedure)
+                                        .where(Procedure.latest_version_id.is_not(None))
+                                        .order_by(Procedure.name)))
+
+
 def list_procedures(core: Core) -> list[tuple[Procedure, ProcedureVersion]]:
     """Every procedure with its latest version."""
     with core.uow() as uow:

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from engine.bootstrap import Core
 from engine.models import Task, User
-from engine.services import dossiers, tasks
+from engine.services import catalogue, dossiers, tasks
 from engine.specs import parse_package, read_package, user_task_properties
 from tests.conftest import CATALOGUE, MONDAY_9AM
 from workflows.forms import check_schema, field_errors
@@ -355,3 +355,9 @@ def test_the_whole_catalogue_is_deployed(core: Core) -> None:
     codes = {p.code for p, _ in catalogue.list_procedures(core)}
     assert set(NEW) | {"judicial_record_certificate"} <= codes
     assert all((Path(CATALOGUE) / code / "procedure.toml").is_file() for code in NEW)
+
+
+def test_the_deployed_procedures_are_those_of_the_catalogue_by_name(core: Core) -> None:
+    names = [p.name for p in catalogue.deployed_procedures(core)]
+    assert names == [p.name for p, _version in catalogue.list_procedures(core)]
+    assert len(names) == len(list(CATALOGUE.glob("*/procedure.toml")))
