@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from flask import Flask, g, render_template, request
+from flask import Flask, current_app, g, render_template, request
 from flask.typing import ResponseReturnValue
-from flask_babel import format_date, format_datetime, gettext, lazy_gettext
+from flask_babel import format_date, gettext, lazy_gettext
 from flask_login import current_user
 from lxml import etree
 from werkzeug.exceptions import HTTPException
@@ -82,8 +83,16 @@ ROLE_LABELS = {
 
 
 def localtime(value: datetime | None) -> str:
-    """A timestamp as dd/mm/yyyy HH:MM in the agency's time zone."""
-    return format_datetime(value, "dd/MM/yyyy HH:mm") if value else ""
+    """A timestamp as dd/mm/yyyy HH:MM in the agency's time zone (Babel's, naive = UTC).
+
+    Digits only, the same in either language: formatted without Babel, whose pattern
+    machinery cost a tenth of a task list page's time (three timestamps a row)."""
+    if not value:
+        return ""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    zone = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])  # ZoneInfo caches its zones
+    return value.astimezone(zone).strftime("%d/%m/%Y %H:%M")
 
 
 def localdate(value: date | None) -> str:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -315,3 +316,20 @@ def test_files_are_served_only_to_officers_and_only_under_their_own_dossier(
     allowed = client.get(f"/tasks/files/{first}/{attachment_id}")
     allowed.close()
     assert allowed.status_code == 200
+
+
+@pytest.mark.parametrize("language", ["vi", "en"])
+def test_timestamps_read_as_babel_writes_them_in_the_agencys_zone(app: Flask,
+                                                                   language: str) -> None:
+    from flask_babel import format_datetime
+
+    from web.views import localtime
+
+    moments = [datetime(2026, 11, 24, 17, 30, tzinfo=UTC),  # 00:30 the next day in Hà Nội
+               datetime(2026, 12, 31, 16, 59, 59, tzinfo=UTC),
+               datetime(2026, 11, 24, 17, 30),  # naive: UTC, as Babel takes it
+               datetime(2027, 1, 1, 8, 5, tzinfo=timezone(timedelta(hours=7)))]
+    with app.test_request_context(f"/?lang={language}"):
+        assert [localtime(m) for m in moments] == [
+            format_datetime(m, "dd/MM/yyyy HH:mm") for m in moments]
+        assert localtime(moments[0]) == "25/11/2026 00:30" and localtime(None) == ""
