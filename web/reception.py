@@ -176,7 +176,7 @@ def diagram(code: str) -> ResponseReturnValue:
     """The BPMN of the version the dossier runs on (for the diagram viewer)."""
     check_scope(code)
     try:
-        detail = dossiers.get_dossier(current_core(), code)
+        detail = dossiers.get_dossier(current_core(), code, with_bpmn=True)
     except NotFound:
         abort(404)
     return Response(diagram_xml(detail.version.id, detail.version.bpmn_xml),

@@ -226,15 +226,18 @@ def _next_sequence(session: Session, agency_code: str, day: Any) -> int:
     return int(session.execute(statement).scalar_one())
 
 
-def get_dossier(core: Core, code: str) -> DossierDetail:
-    """A dossier by code, with its tasks and history."""
+def get_dossier(core: Core, code: str, with_bpmn: bool = False) -> DossierDetail:
+    """A dossier by code, with its tasks and history; its version without the forms, and
+    without the BPMN unless `with_bpmn` (tens of kilobytes that only the diagram needs)."""
     with core.uow() as uow:
         session = uow.session
         dossier = dossier_by_code(session, code)
+        heavy = [ProcedureVersion.forms] + ([] if with_bpmn else [ProcedureVersion.bpmn_xml])
         return DossierDetail(
             dossier=dossier,
             procedure=session.get_one(Procedure, dossier.procedure_id),
-            version=session.get_one(ProcedureVersion, dossier.procedure_version_id),
+            version=session.get_one(ProcedureVersion, dossier.procedure_version_id,
+                                    options=[defer(column, raiseload=True) for column in heavy]),
             tasks=list(session.scalars(
                 select(Task).where(Task.dossier_id == dossier.id).order_by(Task.created_at))),
             events=list(session.scalars(

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy import inspect as sa_inspect
 
 from engine.bootstrap import Core
 from engine.errors import Conflict, InvalidInput
@@ -211,3 +212,13 @@ def test_a_result_returned_by_post_keeps_the_address_and_tracking_number(core: C
         10, "post", "5 Tràng Tiền, Hà Nội", "EB123456789VN")
     record = return_record(detail.events)
     assert record is not None and record.tracking == "EB123456789VN"
+
+
+def test_a_dossiers_detail_leaves_its_versions_forms_and_bpmn_unread(core: Core) -> None:
+    code = receive(core, MONDAY_9AM).code
+    version = dossiers.get_dossier(core, code).version
+    assert version.version == 1 and version.meta["code"] == JUDICIAL_RECORD
+    unread = sa_inspect(version).unloaded
+    assert {"forms", "bpmn_xml"} <= unread
+    assert "bpmn_xml" not in sa_inspect(
+        dossiers.get_dossier(core, code, with_bpmn=True).version).unloaded

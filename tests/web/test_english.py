@@ -608,7 +608,7 @@ def test_the_diagram_is_named_in_the_language_of_the_page(app: Flask, sqlite_cor
     from web.views import diagram_xml
 
     code = _receive(sqlite_core, "judicial_record_certificate", MONDAY_9AM, _person(0))
-    detail = dossiers.get_dossier(sqlite_core, code)
+    detail = dossiers.get_dossier(sqlite_core, code, with_bpmn=True)
     with app.test_request_context("/", headers={"Cookie": f"{LANG_COOKIE}=en"}):
         english = diagram_xml(detail.version.id, detail.version.bpmn_xml)
     names = re.findall(r' name="([^"]*)"', english)
