@@ -24,8 +24,13 @@ LOOKUP = "20 per minute;200 per hour"
 def init_app(app: Flask) -> None:
     """Count requests to the limited endpoints of `app`."""
     app.config.setdefault("RATELIMIT_ENABLED", not app.config.get("TESTING"))
-    app.config.setdefault("RATELIMIT_STORAGE_URI",
-                          os.environ.get("MOTCUA_RATELIMIT_STORAGE", "memory://"))
+    storage = app.config.setdefault("RATELIMIT_STORAGE_URI",
+                                    os.environ.get("MOTCUA_RATELIMIT_STORAGE", "memory://"))
+    if str(storage).startswith(("redis://", "rediss://")):
+        # A Redis that drops packets must not hang logins until gunicorn kills the worker:
+        # give up after a second, and the fallback below counts alone meanwhile.
+        app.config.setdefault("RATELIMIT_STORAGE_OPTIONS",
+                              {"socket_connect_timeout": 1, "socket_timeout": 1})
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
     # The shared storage down (Redis restarting): each worker counts alone meanwhile rather
     # than refusing every login.

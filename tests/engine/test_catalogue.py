@@ -16,6 +16,7 @@ from engine.models import Task, User
 from engine.services import catalogue, dossiers, tasks
 from engine.specs import parse_package, read_package, user_task_properties
 from tests.conftest import CATALOGUE, MONDAY_9AM
+from tests.engine.walk import form_of
 from workflows.forms import check_schema, field_errors
 from workflows.statuses import DossierStatus
 
@@ -158,7 +159,7 @@ def _walk(core: Core, procedure: str, steps: list[Step], applicant: dict[str, st
         assert task.bpmn_id == bpmn_id
         data = DATA[procedure][bpmn_id] | overrides
         assert task.form_key
-        form = dossiers.get_dossier(core, dossier.code).version.forms[task.form_key]
+        form = form_of(core, dossier.code, task.form_key)
         assert field_errors(form, data) == {}, (bpmn_id, field_errors(form, data))
         tasks.complete_task(core, _user(core, task.role), task.id, data, now)
     detail = dossiers.get_dossier(core, dossier.code)

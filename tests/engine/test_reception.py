@@ -26,7 +26,14 @@ from engine.services import attachments, dossiers, papers, reception, submission
 from engine.services.dossiers import Upload
 from engine.services.result_return import return_record
 from tests.conftest import MONDAY_9AM, at
-from tests.engine.walk import APPLICANT, JUDICIAL_RECORD, complete, ready_tasks, receive
+from tests.engine.walk import (
+    APPLICANT,
+    JUDICIAL_RECORD,
+    complete,
+    form_of,
+    ready_tasks,
+    receive,
+)
 from workflows.forms import field_errors
 
 PERSON = {**APPLICANT, "birth_date": "1989-05-17", "email": "an@example.vn"}
@@ -200,7 +207,7 @@ def test_a_result_returned_by_post_keeps_the_address_and_tracking_number(core: C
     for step in ["check_records", "draft_certificate", "review", "sign"]:
         complete(core, dossier.code, step, MONDAY_9AM)
     [task] = ready_tasks(core, dossier.code)
-    form = dossiers.get_dossier(core, dossier.code).version.forms[task.form_key or ""]
+    form = form_of(core, dossier.code, task.form_key or "")
     post = {"return_method": "post", "receiver_name": "Nguyễn Văn An",
             "returned_date": "2026-11-23"}
     assert set(field_errors(form, post, "en")) == {"postal_address", "postal_tracking"}

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from engine.bootstrap import Core
 from engine.demo import step_data
-from engine.models import Dossier, Task, User
+from engine.models import Dossier, ProcedureVersion, Task, User
 from engine.services import dossiers, tasks
 
 JUDICIAL_RECORD = "judicial_record_certificate"
@@ -41,3 +41,14 @@ def complete(core: Core, code: str, bpmn_id: str, now: datetime,
     [task] = [t for t in ready_tasks(core, code) if t.bpmn_id == bpmn_id]
     values = data if data is not None else step_data(bpmn_id, now.date().isoformat())
     return tasks.complete_task(core, user(core, task.role), task.id, values, now)
+
+
+def form_of(core: Core, code: str, form_key: str) -> dict[str, Any]:
+    """The form `form_key` of the version dossier `code` runs on (a dossier's detail leaves
+    its version's forms unread)."""
+    with core.uow() as uow:
+        return dict(uow.session.scalars(
+            select(ProcedureVersion.forms).join(Dossier,
+                                                Dossier.procedure_version_id == ProcedureVersion.id)
+            .where(Dossier.code == code)).one()[form_key])
+

@@ -73,3 +73,6 @@ def test_with_the_shared_storage_unreachable_each_worker_counts_alone(
     api = [client.post("/api/v1/auth/token", json={"username": "head", "password": "x"})
            for _ in range(11)]
     assert [r.status_code for r in api] == [401] * 10 + [429]
+    # A Redis that does not answer at all is given up on after a second, not hung on.
+    assert app.config["RATELIMIT_STORAGE_OPTIONS"] == {"socket_connect_timeout": 1,
+                                                      "socket_timeout": 1}
