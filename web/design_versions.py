@@ -133,7 +133,7 @@ def test_run_page(code: str, run: test_run.TestRun | None = None,
     run_id = request.args.get("run")
     if run is None and run_id:
         try:
-            run = test_run.get(current_core(), run_id, now())
+            run = test_run.get(current_core(), run_id, now(), code)
         except NotFound as exc:
             flash(translate(exc), "warning")
     has_draft = versions.current_package(current_core(), code)[1] == "draft"
@@ -179,7 +179,7 @@ def complete_test_step(code: str, run_id: str) -> ResponseReturnValue:
     """Complete a ready step of a test run with the form's data."""
     core = current_core()
     try:
-        run = test_run.get(core, run_id, now())
+        run = test_run.get(core, run_id, now(), code)
     except NotFound as exc:
         flash(translate(exc), "warning")
         return redirect(url_for(".test_run_page", code=code))
@@ -187,7 +187,7 @@ def complete_test_step(code: str, run_id: str) -> ResponseReturnValue:
     step = next((s for s in run.ready if s.id == task_id), None)
     data = coerce_form(step.form or {}, request.form) if step else {}
     try:
-        test_run.complete(core, run_id, task_id, data, now(), lang())
+        test_run.complete(core, run_id, task_id, data, now(), lang(), code)
     except InvalidInput as exc:
         flash(_("The form has errors: correct the fields marked in red."), "danger")
         return test_run_page(code, run=run, errors={task_id: exc.fields},  # type: ignore[dict-item]
@@ -202,7 +202,7 @@ def complete_test_step(code: str, run_id: str) -> ResponseReturnValue:
 def test_run_diagram(code: str, run_id: str) -> ResponseReturnValue:
     """The BPMN a test run runs (for the diagram viewer)."""
     try:
-        run = test_run.get(current_core(), run_id, now())
+        run = test_run.get(current_core(), run_id, now(), code)
     except NotFound:
         abort(404)
     return Response(run.bpmn_xml, mimetype="application/xml")

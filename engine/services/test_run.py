@@ -85,22 +85,22 @@ def start(core: Core, code: str, package: Package, source: str, data: dict[str, 
     return _view(run, parsed, workflow)
 
 
-def get(core: Core, run_id: str, now: datetime) -> TestRun:
-    """Where a test run stands."""
+def get(core: Core, run_id: str, now: datetime, code: str | None = None) -> TestRun:
+    """Where a test run stands (with `code`: only a run of that procedure)."""
     with core.reads() as uow:
-        run = _stored(uow.session, run_id, now)
+        run = _stored(uow.session, run_id, now, code)
     parsed = _parse(core, _package(run))
     return _view(run, parsed, core.runtime.restore(run.state))
 
 
 def complete(core: Core, run_id: str, task_id: str, data: dict[str, Any], now: datetime,
-             lang: str = "vi") -> TestRun:
+             lang: str = "vi", code: str | None = None) -> TestRun:
     """Complete a ready step of a test run with form data and run to the next wait.
 
     Two completions of the same run at once (two windows, a double click): the second to
     save finds the run moved on and is refused, as a dossier's step would be."""
     with core.uow() as uow:
-        run = _stored(uow.session, run_id, now)
+        run = _stored(uow.session, run_id, now, code)
         parsed = _parse(core, _package(run))
         workflow = core.runtime.restore(run.state)
         step = next((s for s in _ready(parsed, workflow) if s.id == task_id), None)
@@ -125,10 +125,10 @@ def complete(core: Core, run_id: str, task_id: str, data: dict[str, Any], now: d
     return _view(run, parsed, workflow)
 
 
-def _stored(session: Session, run_id: str, now: datetime) -> StoredTestRun:
-    """The run with this id, if it has not expired."""
+def _stored(session: Session, run_id: str, now: datetime, code: str | None) -> StoredTestRun:
+    """The run with this id, if it has not expired (and is of procedure `code`, if given)."""
     run = session.get(StoredTestRun, run_id) if _RUN_ID.fullmatch(run_id) else None
-    if run is None or run.expires_at <= now:
+    if run is None or run.expires_at <= now or code not in (None, run.code):
         raise NotFound(N_("This test run has ended or expired. Start a new one."))
     return run
 

@@ -158,3 +158,15 @@ def test_expired_runs_and_the_oldest_beyond_the_limit_are_dropped(
     assert first.id not in kept
     with pytest.raises(NotFound):
         test_run.get(sqlite_core, runs[0].id, later + timedelta(minutes=5))
+
+
+def test_a_run_is_found_only_under_its_own_procedure_when_one_is_named(core: Core) -> None:
+    run = test_run.start(core, CODE, judicial_record(), "1", {}, MONDAY_9AM)
+    assert test_run.get(core, run.id, MONDAY_9AM, CODE).active == ["check_records"]
+    with pytest.raises(NotFound):
+        test_run.get(core, run.id, MONDAY_9AM, "outgoing_document")
+    data = step_data("check_records", "2026-11-23")
+    with pytest.raises(NotFound):
+        test_run.complete(core, run.id, run.ready[0].id, data, MONDAY_9AM,
+                          code="outgoing_document")
+    assert test_run.get(core, run.id, MONDAY_9AM).active == ["check_records"]

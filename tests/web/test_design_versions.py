@@ -101,6 +101,11 @@ def test_a_test_run_advances_with_each_form_and_shows_its_path(client: FlaskClie
     html = _page(client, run_url)
     assert 'data-active=\'["draft_certificate"]\'' in html
     assert "gateway_needs_verification" in html
+    # Under another procedure's address the run is not there.
+    assert client.get(f"/design/outgoing_document/test-run/{run_id}/diagram.bpmn"
+                      ).status_code == 404
+    elsewhere = client.get(f"/design/outgoing_document/test-run?run={run_id}").text
+    assert "hết hạn" in elsewhere and "draft_certificate" not in elsewhere
 
 
 def test_the_migrate_page_moves_the_dossiers_that_can_move(client: FlaskClient, auth: Auth,
