@@ -438,7 +438,8 @@ def indexes_dropped(db: Engine) -> Iterator[None]:
 
 
 def generate(core: Core, open_count: int, closed_count: int) -> Loaded:
-    """Receive the real dossiers, copy the open ones, generate the closed ones, ANALYZE."""
+    """Receive the real dossiers, copy the open ones, generate the closed ones, ANALYZE and
+    CHECKPOINT."""
     began = time.perf_counter()
     open_ids, closed_id = real_dossiers(core)
     with core.db.connect() as conn:
@@ -448,6 +449,9 @@ def generate(core: Core, open_count: int, closed_count: int) -> Loaded:
         generate_closed(core, closed_id, closed_count - 1)
     with core.db.connect() as conn:
         conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("VACUUM ANALYZE"))
+        # Write the load's dirty pages now, not while the first figures are measured (seen:
+        # the first calls timed 1.4x slower than the same calls a few minutes later).
+        conn.execute(text("CHECKPOINT"))
         count = {t: conn.scalar(text(f"SELECT count(*) FROM {t}"))
                  for t in ("dossier", "task", "event", "escalation")}
         ready = conn.scalar(text("SELECT count(*) FROM task WHERE state = 'ready'"))
