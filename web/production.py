@@ -35,12 +35,14 @@ def database_problem(environ: Mapping[str, str]) -> tuple[str, bool] | None:
     return None
 
 
-def shared_state_problem(environ: Mapping[str, str], workers: int) -> str | None:
-    """What several workers would not share as configured; None if nothing."""
+def shared_state_problem(environ: Mapping[str, str]) -> str | None:
+    """What several workers would not share as configured; None if nothing. (Unless set to
+    1, gunicorn runs several: deploy/gunicorn.conf.py's default is 2 × cores + 1.)"""
     storage = environ.get("MOTCUA_RATELIMIT_STORAGE", "memory://")
-    if workers > 1 and storage.startswith("memory://"):
-        return (f"each of the {workers} workers counts the login and lookup rate limits alone "
-                "(memory://): set MOTCUA_RATELIMIT_STORAGE=redis://… so that they share them")
+    workers = environ.get("MOTCUA_WORKERS") or environ.get("WEB_CONCURRENCY")
+    if workers != "1" and storage.startswith("memory://"):
+        return ("each worker counts the login and lookup rate limits alone (memory://): set "
+                "MOTCUA_RATELIMIT_STORAGE=redis://… so that they share them")
     return None
 
 
@@ -108,8 +110,7 @@ def serve_production(schedulers: int, workers: int | None, bind: str | None) -> 
     env = dict(os.environ)
     if workers is not None:
         env["MOTCUA_WORKERS"] = str(workers)
-    shared = shared_state_problem(env, int(env.get("MOTCUA_WORKERS") or env.get(
-        "WEB_CONCURRENCY") or 2 * (os.cpu_count() or 1) + 1))
+    shared = shared_state_problem(env)
     if shared is not None:
         click.echo(f"warning: {shared}", err=True)
     if bind:

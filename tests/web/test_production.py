@@ -206,11 +206,11 @@ def test_production_refuses_to_start_without_a_database_url() -> None:
 
 
 def test_production_warns_when_workers_would_count_rate_limits_alone() -> None:
-    warning = shared_state_problem({}, workers=5)
-    assert warning is not None and "MOTCUA_RATELIMIT_STORAGE" in warning
-    assert shared_state_problem({}, workers=1) is None
-    shared = {"MOTCUA_RATELIMIT_STORAGE": "redis://127.0.0.1:6379"}
-    assert shared_state_problem(shared, workers=5) is None
+    for workers in ({}, {"MOTCUA_WORKERS": "5"}, {"WEB_CONCURRENCY": "3"}):
+        warning = shared_state_problem(workers)
+        assert warning is not None and "MOTCUA_RATELIMIT_STORAGE" in warning
+    assert shared_state_problem({"MOTCUA_WORKERS": "1"}) is None
+    assert shared_state_problem({"MOTCUA_RATELIMIT_STORAGE": "redis://127.0.0.1:6379"}) is None
 
 
 def test_when_one_process_ends_the_supervisor_stops_the_others(tmp_path: Path) -> None:
