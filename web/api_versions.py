@@ -91,7 +91,7 @@ def test_run_start(code: str) -> ResponseReturnValue:
         with current_core().uow() as uow:
             package = versions.package_of(versions.get_version(uow.session, code, int(source)))
     data = body["data"] if isinstance(body.get("data"), dict) else {}
-    run = test_run.start(current_core(), code, package, source, data, now())
+    run = test_run.start(current_core(), code, package, source, data, now(), lang())
     return jsonify(_run_json(run)), 201
 
 
@@ -99,7 +99,7 @@ def test_run_start(code: str) -> ResponseReturnValue:
 @token_required(*DESIGNERS)
 def test_run_show(run_id: str) -> ResponseReturnValue:
     """Where a test run stands."""
-    return jsonify(_run_json(test_run.get(current_core(), run_id, now())))
+    return jsonify(_run_json(test_run.get(current_core(), run_id, now(), lang=lang())))
 
 
 @bp.post("/test-runs/<run_id>/tasks/<task_id>/complete")

@@ -133,7 +133,7 @@ def test_run_page(code: str, run: test_run.TestRun | None = None,
     run_id = request.args.get("run")
     if run is None and run_id:
         try:
-            run = test_run.get(current_core(), run_id, now(), code)
+            run = test_run.get(current_core(), run_id, now(), code, lang())
         except NotFound as exc:
             flash(translate(exc), "warning")
     has_draft = versions.current_package(current_core(), code)[1] == "draft"
@@ -166,7 +166,7 @@ def start_test_run(code: str) -> ResponseReturnValue:
     else:
         package = _version_package(code, _number(source, 0))
     try:
-        run = test_run.start(current_core(), code, package, source, {}, now())
+        run = test_run.start(current_core(), code, package, source, {}, now(), lang())
     except ServiceError as exc:
         flash(translate(exc), "danger")
         return redirect(url_for(".test_run_page", code=code))
@@ -179,7 +179,7 @@ def complete_test_step(code: str, run_id: str) -> ResponseReturnValue:
     """Complete a ready step of a test run with the form's data."""
     core = current_core()
     try:
-        run = test_run.get(core, run_id, now(), code)
+        run = test_run.get(core, run_id, now(), code, lang())
     except NotFound as exc:
         flash(translate(exc), "warning")
         return redirect(url_for(".test_run_page", code=code))
@@ -202,7 +202,7 @@ def complete_test_step(code: str, run_id: str) -> ResponseReturnValue:
 def test_run_diagram(code: str, run_id: str) -> ResponseReturnValue:
     """The BPMN a test run runs (for the diagram viewer)."""
     try:
-        run = test_run.get(current_core(), run_id, now(), code)
+        run = test_run.get(current_core(), run_id, now(), code, lang())
     except NotFound:
         abort(404)
     return Response(run.bpmn_xml, mimetype="application/xml")

@@ -65,7 +65,7 @@ class TestRun:
 
 
 def start(core: Core, code: str, package: Package, source: str, data: dict[str, Any],
-          now: datetime) -> TestRun:
+          now: datetime, lang: str = "vi") -> TestRun:
     """Start a test run of `package` with the dossier's start data, to its first wait."""
     parsed = _parse(core, package)
     with _engine_errors():
@@ -82,15 +82,16 @@ def start(core: Core, code: str, package: Package, source: str, data: dict[str, 
         _forget_old(uow.session, now)
         uow.session.add(run)
         uow.commit()
-    return _view(run, parsed, workflow)
+    return _view(run, parsed, workflow, lang)
 
 
-def get(core: Core, run_id: str, now: datetime, code: str | None = None) -> TestRun:
+def get(core: Core, run_id: str, now: datetime, code: str | None = None, lang: str = "vi"
+        ) -> TestRun:
     """Where a test run stands (with `code`: only a run of that procedure)."""
     with core.reads() as uow:
         run = _stored(uow.session, run_id, now, code)
     parsed = _parse(core, _package(run))
-    return _view(run, parsed, core.runtime.restore(run.state))
+    return _view(run, parsed, core.runtime.restore(run.state), lang)
 
 
 def complete(core: Core, run_id: str, task_id: str, data: dict[str, Any], now: datetime,
@@ -122,7 +123,7 @@ def complete(core: Core, run_id: str, task_id: str, data: dict[str, Any], now: d
                               "it and try again."))
         uow.commit()
     run.path = path
-    return _view(run, parsed, workflow)
+    return _view(run, parsed, workflow, lang)
 
 
 def _stored(session: Session, run_id: str, now: datetime, code: str | None) -> StoredTestRun:
@@ -174,22 +175,31 @@ def _path(workflow: BpmnWorkflow) -> list[str]:
     return [task.task_spec.bpmn_id for task in done]
 
 
-def _ready(parsed: ParsedVersion, workflow: BpmnWorkflow) -> list[ReadyStep]:
+def _ready(parsed: ParsedVersion, workflow: BpmnWorkflow, lang: str = "vi") -> list[ReadyStep]:
+    procedure = parsed.procedure
     steps = []
     for task in workflow.get_tasks(state=TaskState.READY, manual=True):
         props = task.task_spec.extensions.get("properties", {}) if getattr(
             task.task_spec, "extensions", None) else {}
         form_key = props.get("formKey")
         steps.append(ReadyStep(id=str(task.id), bpmn_id=task.task_spec.bpmn_id,
-                               name=task.task_spec.bpmn_name or task.task_spec.bpmn_id,
-                               lane=task.task_spec.lane, form_key=form_key,
+                               name=procedure.step_title(
+                                   task.task_spec.bpmn_id,
+                                   task.task_spec.bpmn_name or task.task_spec.bpmn_id, lang),
+                               lane=procedure.lane_title(task.task_spec.lane, lang)
+                               if task.task_spec.lane else None, form_key=form_key,
                                form=parsed.forms.get(form_key) if form_key else None))
     return steps
 
 
-def _view(run: StoredTestRun, parsed: ParsedVersion, workflow: BpmnWorkflow) -> TestRun:
+def _view(run: StoredTestRun, parsed: ParsedVersion, workflow: BpmnWorkflow, lang: str
+          ) -> TestRun:
+    """The run as the designer sees it, steps and lanes named in `lang` where the
+    procedure.toml has their English names."""
+    title = parsed.procedure.step_title
     return TestRun(id=run.id, code=run.code, source=run.source, path=list(run.path),
-                   ready=_ready(parsed, workflow), completed=workflow.is_completed(),
+                   ready=_ready(parsed, workflow, lang), completed=workflow.is_completed(),
                    data=dict(workflow.data), bpmn_xml=run.package["bpmn_xml"],
-                   names={spec.bpmn_id: spec.bpmn_name for spec in parsed.spec.task_specs.values()
+                   names={spec.bpmn_id: title(spec.bpmn_id, spec.bpmn_name, lang)
+                          for spec in parsed.spec.task_specs.values()
                           if getattr(spec, "bpmn_id", None) and getattr(spec, "bpmn_name", None)})

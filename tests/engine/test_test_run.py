@@ -170,3 +170,13 @@ def test_a_run_is_found_only_under_its_own_procedure_when_one_is_named(core: Cor
         test_run.complete(core, run.id, run.ready[0].id, data, MONDAY_9AM,
                           code="outgoing_document")
     assert test_run.get(core, run.id, MONDAY_9AM).active == ["check_records"]
+
+
+def test_a_run_names_its_steps_and_lanes_in_english_when_asked(sqlite_core: Core) -> None:
+    run = test_run.start(sqlite_core, CODE, judicial_record(), "1", {}, MONDAY_9AM, "en")
+    [step] = run.ready
+    assert (step.name, step.lane) == ("Check the dossier and look up judicial record information",
+                                      "Specialist, Judicial Administration Division")
+    assert run.names["check_records"] == step.name
+    vietnamese = test_run.get(sqlite_core, run.id, MONDAY_9AM)
+    assert vietnamese.ready[0].name == "Kiểm tra hồ sơ, tra cứu thông tin lý lịch tư pháp"
