@@ -165,9 +165,12 @@ def due_rows(policy: EscalationPolicy, calendar: WorkingCalendar, kind: str, ref
 
 def rewrite_appointment_items(conn: Connection, calendar: WorkingCalendar,
                               policy: EscalationPolicy, dossier_id: int, instance_id: int,
-                              received_at: datetime, appointment: datetime | None) -> None:
-    """Replace the due items of a dossier's appointment date (none while it is paused/done)."""
-    conn.execute(_DROP_APPOINTMENT_ITEMS, {"dossier_id": dossier_id})
+                              received_at: datetime, appointment: datetime | None, *,
+                              replace: bool = True) -> None:
+    """Replace the due items of a dossier's appointment date (none while it is paused/done);
+    `replace=False`: the dossier has none yet (its process starts now)."""
+    if replace:
+        conn.execute(_DROP_APPOINTMENT_ITEMS, {"dossier_id": dossier_id})
     if appointment is not None:
         conn.execute(_INSERT_DUE, due_rows(policy, calendar, APPOINTMENT, APPOINTMENT,
                                            calendar.receipt_start(received_at), appointment,
@@ -204,7 +207,8 @@ def project(conn: Connection, runtime: Runtime, calendar: WorkingCalendar,
             parsed: ParsedVersion, dossier: DossierState, instance_id: int,
             workflow: BpmnWorkflow, now: datetime, actor: str | None,
             events: list[dict[str, Any]], previous: set[str],
-            clock_start: datetime | None = None) -> list[ReadyTask]:
+            clock_start: datetime | None = None, *, started: bool = False,
+            dossier_changes: dict[str, Any] | None = None) -> list[ReadyTask]:
     """Rewrite the task, due_item and dossier rows of one instance; append events; return
     the user tasks now ready.
 
@@ -212,28 +216,35 @@ def project(conn: Connection, runtime: Runtime, calendar: WorkingCalendar,
     still projected as ready (the one just completed excluded): the projections are written
     with every save, so the workflow itself tells what the table holds. New steps' deadlines
     count from `clock_start` (the receipt's start, after the cut-off) or else from `now`.
+    `started`: the dossier's process began in this transaction, so that nothing of it is
+    projected yet (no step, due item or alert: they all belong to a process) and there is
+    nothing to drop. `dossier_changes`, if given, receives the dossier's columns written.
     """
     ready = runtime.ready_tasks(workflow)
     _project_tasks(conn, calendar, parsed, dossier, instance_id, ready, now, previous,
-                   clock_start or now)
+                   clock_start or now, started)
     if parsed.has_timers:
         _project_timers(conn, runtime, dossier, instance_id, workflow)
-    _project_status(conn, calendar, parsed, dossier, instance_id, workflow, ready, now, actor,
-                    events)
+    changes = _project_status(conn, calendar, parsed, dossier, instance_id, workflow, ready,
+                              now, actor, events, started)
+    if dossier_changes is not None:
+        dossier_changes.update(changes)
     return ready
 
 
 def _project_tasks(conn: Connection, calendar: WorkingCalendar, parsed: ParsedVersion,
                    dossier: DossierState, instance_id: int, ready: list[ReadyTask],
-                   now: datetime, existing: set[str], clock_start: datetime) -> None:
+                   now: datetime, existing: set[str], clock_start: datetime,
+                   started: bool) -> None:
     ready_ids = [task.id for task in ready]
     gone = existing.difference(ready_ids)
     if gone:
         # Left without an officer completing it: cancelled by an event or a gateway.
         conn.execute(_CANCEL_TASKS, {"ids": list(gone), "now": now})
-    # Deadlines of steps no longer waiting are no longer due, nor their alerts running.
-    conn.execute(_DROP_DEADLINES, {"instance_id": instance_id, "ready": ready_ids})
-    conn.execute(_SETTLE_STEPS, {"alerts_of": dossier.id, "ready": ready_ids, "now": now})
+    if not started:
+        # Deadlines of steps no longer waiting are no longer due, nor their alerts running.
+        conn.execute(_DROP_DEADLINES, {"instance_id": instance_id, "ready": ready_ids})
+        conn.execute(_SETTLE_STEPS, {"alerts_of": dossier.id, "ready": ready_ids, "now": now})
     rows, deadlines = [], []
     for task in ready:
         if task.id in existing:
@@ -281,7 +292,8 @@ def _project_timers(conn: Connection, runtime: Runtime, dossier: DossierState,
 def _project_status(conn: Connection, calendar: WorkingCalendar, parsed: ParsedVersion,
                     dossier: DossierState, instance_id: int, workflow: BpmnWorkflow,
                     ready: list[ReadyTask], now: datetime, actor: str | None,
-                    events: list[dict[str, Any]]) -> None:
+                    events: list[dict[str, Any]], started: bool) -> dict[str, Any]:
+    """Move the dossier to the status its ready steps declare; the columns written."""
     target = DossierStatus.PROCESSING
     if workflow.is_completed():
         target = DossierStatus.RESULT_RETURNED
@@ -292,7 +304,7 @@ def _project_status(conn: Connection, calendar: WorkingCalendar, parsed: ParsedV
             target = DossierStatus(max(declared))
     current = DossierStatus(dossier.status)
     if target == current:
-        return
+        return {}
     limit = parsed.procedure.max_supplement_rounds
     if target == DossierStatus.SUPPLEMENT_REQUESTED and dossier.supplement_rounds >= limit:
         raise SupplementLimitReached(
@@ -347,7 +359,9 @@ def _project_status(conn: Connection, calendar: WorkingCalendar, parsed: ParsedV
         rewrite_appointment_items(
             conn, calendar, parsed.procedure.appointment_escalation, dossier.id, instance_id,
             dossier.received_at,
-            values.get("appointment_at", dossier.appointment_at) if running else None)
+            values.get("appointment_at", dossier.appointment_at) if running else None,
+            replace=not started)
+    return {"status": int(current), **values}
 
 
 def _missing(workflow: BpmnWorkflow) -> list[str]:

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from typing import Any
+from datetime import UTC, date, datetime
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, defer
+from sqlalchemy.orm.attributes import set_committed_value
 
-from engine.bootstrap import Core
+from engine.bootstrap import Core, overrides_column, policy_column
 from engine.errors import N_, Forbidden, InvalidInput, NotFound
 from engine.lookups import dossier_by_code
 from engine.models import (
@@ -23,11 +24,10 @@ from engine.models import (
     Event,
     Procedure,
     ProcedureVersion,
-    ProcessInstance,
     Task,
     User,
 )
-from engine.projections import DossierState, event, project, write_events
+from engine.projections import INSTANCES, DossierState, event, project, write_events
 from engine.runtime import Incident
 from engine.services.attachments import StoredFile, attach
 from engine.services.incidents import record_incident
@@ -71,27 +71,67 @@ class Upload:
 
 
 @dataclass(frozen=True)
+class VersionInfo:
+    """What a receipt needs of a procedure's latest version: its id and its metadata
+    (procedure.toml); the parsed spec is `Prepared.parsed`."""
+
+    id: int
+    meta: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class Prepared:
     """A procedure's latest version, parsed, with the working calendar, for a new dossier."""
 
     procedure: Procedure
-    version: ProcedureVersion
+    version: VersionInfo
     parsed: ParsedVersion
     calendar: WorkingCalendar
 
 
+_PROCEDURES = cast(Table, Procedure.__table__)
+_VERSIONS = cast(Table, ProcedureVersion.__table__)
+
+
+def _prepare_query(where: Any) -> Any:
+    # The procedure, its latest version's id, hash and metadata (not its BPMN and forms: the
+    # parsed spec comes from memory), the administrator's policy and the calendar's
+    # overrides: one statement, where an ORM read of each took four.
+    return (select(*_PROCEDURES.c, _VERSIONS.c.id.label("version_id"),
+                   _VERSIONS.c.content_hash, _VERSIONS.c.meta,
+                   policy_column(_PROCEDURES.c.id).label("policy"),
+                   overrides_column().label("overrides"))
+            .join(_VERSIONS, _VERSIONS.c.id == _PROCEDURES.c.latest_version_id)
+            .where(where))
+
+
+_PREPARE_BY_CODE = _prepare_query(_PROCEDURES.c.code == bindparam("key"))
+_PREPARE_BY_ID = _prepare_query(_PROCEDURES.c.id == bindparam("key"))
+
+
 def prepare(core: Core, session: Session, procedure_code: str) -> Prepared:
     """The latest version of a procedure, or NotFound."""
-    procedure = session.scalars(
-        select(Procedure).where(Procedure.code == procedure_code)).first()
-    if procedure is None or procedure.latest_version_id is None:
+    row = session.connection().execute(_PREPARE_BY_CODE, {"key": procedure_code}).first()
+    if row is None:
         raise NotFound(N_("No procedure has the code %(code)s. Choose one from the "
                           "catalogue."), code=procedure_code)
-    # The BPMN and the forms are read only when the version is not parsed in memory yet.
-    version = session.get_one(ProcedureVersion, procedure.latest_version_id, options=[
-        defer(ProcedureVersion.bpmn_xml), defer(ProcedureVersion.forms)])
-    return Prepared(procedure, version, core.parsed_version(version),
-                    core.calendar_for(session))
+    return _prepared(core, session, row)
+
+
+def prepare_by_id(core: Core, session: Session, procedure_id: int) -> Prepared:
+    """The latest version of a procedure known to exist (an online submission's)."""
+    return _prepared(core, session, session.connection().execute(
+        _PREPARE_BY_ID, {"key": procedure_id}).one())
+
+
+def _prepared(core: Core, session: Session, row: Any) -> Prepared:
+    # Versions are immutable: a version id names one content hash for ever.
+    core.version_hashes.setdefault(row.version_id, row.content_hash)
+    return Prepared(
+        Procedure(**{column.key: getattr(row, column.key) for column in _PROCEDURES.c}),
+        VersionInfo(row.version_id, row.meta),
+        core.parsed_with_policy(session, row.version_id, row.policy),
+        core.calendar_from(session, row.overrides))
 
 
 def applicant_errors(prepared: Prepared, applicant: dict[str, Any], channel: str,
@@ -115,23 +155,31 @@ def applicant_errors(prepared: Prepared, applicant: dict[str, Any], channel: str
 
 def new_dossier(core: Core, session: Session, prepared: Prepared, applicant: dict[str, Any],
                 channel: str, actor: str | None, now: datetime, *, status: int,
-                appointment: datetime) -> Dossier:
-    """A dossier row with the next code of the day (not yet started), added to the session."""
-    local_day = now.astimezone(prepared.calendar.zone).date()
+                appointment: datetime, code: str | None = None, **columns: Any) -> Dossier:
+    """A dossier row with the next code of the day (or `code`) and any other `columns`, added
+    to the session and inserted (its process not yet started)."""
     birth = applicant.get("birth_date")
     dossier = Dossier(
-        code=dossier_code(core.settings.agency_code, local_day,
-                          _next_sequence(session, core.settings.agency_code, local_day)),
+        code=code or next_code(core, session, prepared, now),
         procedure_id=prepared.procedure.id, procedure_version_id=prepared.version.id,
         applicant_name=applicant["name"].strip(), applicant_id_number=applicant["id_number"],
         applicant_phone=applicant.get("phone", ""), applicant_email=applicant.get("email", ""),
         applicant_address=applicant.get("address", ""),
         applicant_birth_date=date.fromisoformat(birth) if birth else None, channel=channel,
-        status=status, received_at=now, received_by=actor, appointment_at=appointment,
-        original_appointment_at=appointment, supplement_rounds=0, return_address="")
+        status=status, received_at=now.astimezone(UTC), received_by=actor,
+        appointment_at=appointment,
+        original_appointment_at=appointment, supplement_rounds=0,
+        **{"return_address": "", **columns})
     session.add(dossier)
     session.flush()
     return dossier
+
+
+def next_code(core: Core, session: Session, prepared: Prepared, now: datetime) -> str:
+    """The next dossier code of the agency's day (local time)."""
+    local_day = now.astimezone(prepared.calendar.zone).date()
+    return dossier_code(core.settings.agency_code, local_day,
+                        _next_sequence(session, core.settings.agency_code, local_day))
 
 
 def receive_dossier(core: Core, *, procedure_code: str, applicant: dict[str, Any],
@@ -161,61 +209,93 @@ def receive_dossier(core: Core, *, procedure_code: str, applicant: dict[str, Any
                                   "the fields marked."), errors)
         appointment = appointment_at(prepared.calendar, now,
                                      prepared.parsed.procedure.committed_working_days)
+        # The process first, then the dossier that points to it: one INSERT of each.
+        code = next_code(core, session, prepared, now)
+        started = begin_process(core, session, prepared, code, channel, now)
         dossier = new_dossier(core, session, prepared, applicant, channel, actor, now,
-                              status=int(DossierStatus.RECEIVED), appointment=appointment)
-        dossier.documents_received = documents_received
-        dossier.return_method = return_method
-        dossier.return_address = return_address.strip()
+                              status=int(DossierStatus.RECEIVED), appointment=appointment,
+                              code=code, instance_id=started.instance_id,
+                              documents_received=documents_received,
+                              return_method=return_method,
+                              return_address=return_address.strip())
         for upload in uploads:
             attach(session, dossier.id, upload.stored, purpose="intake", actor=actor, now=now,
                    document_index=upload.document_index)
         events = [event(dossier.id, "received", now, actor,
                         data={"channel": channel, "appointment_at": appointment.isoformat()})]
-        start_process(core, session, prepared, dossier, actor, now, events)
+        project_start(core, session, prepared, dossier, started, actor, now, events)
         uow.commit()
     return dossier
 
 
-def start_process(core: Core, session: Session, prepared: Prepared, dossier: Dossier,
-                  actor: str | None, now: datetime, events: list[dict[str, Any]]) -> None:
-    """Start the process of a received dossier (status 2) and write its projections."""
-    workflow = core.runtime.begin(prepared.parsed,
-                                  {"dossier_code": dossier.code, "channel": dossier.channel})
+@dataclass
+class Started:
+    """A process begun for a dossier: its stored instance and its workflow, run to its first
+    wait, or to the error it stopped on."""
+
+    instance_id: int
+    workflow: Any
+    failure: Incident | None
+
+
+_INSERT_INSTANCE = insert(INSTANCES).returning(INSTANCES.c.id)
+
+
+def begin_process(core: Core, session: Session, prepared: Prepared, code: str, channel: str,
+                  now: datetime) -> Started:
+    """Begin the process of a dossier with this code and store its instance."""
+    workflow = core.runtime.begin(prepared.parsed, {"dossier_code": code, "channel": channel})
     failure: Incident | None = None
     try:
         core.runtime.advance(workflow, now)
     except Incident as exc:  # received all the same: the dossier waits in incident, visible
         failure = exc
     task_count, depth = core.runtime.measure(workflow)
-    instance = ProcessInstance(
-        procedure_version_id=prepared.version.id, state=core.runtime.dump(workflow),
-        serializer_version=core.runtime.serializer.version, revision=1, status="running",
-        task_count=task_count, depth=depth, created_at=now, updated_at=now,
-    )
-    session.add(instance)
+    instance_id = session.connection().execute(_INSERT_INSTANCE, {
+        "procedure_version_id": prepared.version.id, "state": core.runtime.dump(workflow),
+        "serializer_version": core.runtime.serializer.version, "revision": 1,
+        "status": "running", "incident": None, "task_count": task_count, "depth": depth,
+        "created_at": now, "updated_at": now}).scalar_one()
+    return Started(instance_id, workflow, failure)
+
+
+def start_process(core: Core, session: Session, prepared: Prepared, dossier: Dossier,
+                  actor: str | None, now: datetime, events: list[dict[str, Any]]) -> None:
+    """Start the process of a received dossier (status 2) and write its projections."""
+    started = begin_process(core, session, prepared, dossier.code, dossier.channel, now)
+    dossier.instance_id = started.instance_id
     session.flush()
-    dossier.instance_id = instance.id
-    session.flush()
+    project_start(core, session, prepared, dossier, started, actor, now, events)
+
+
+def project_start(core: Core, session: Session, prepared: Prepared, dossier: Dossier,
+                  started: Started, actor: str | None, now: datetime,
+                  events: list[dict[str, Any]]) -> None:
+    """Write the projections of a dossier's process begun in this transaction (or its
+    incident), its events, and the dossier's columns they changed into `dossier`."""
     conn = session.connection()
-    if failure is not None:
+    if started.failure is not None:
         write_events(conn, events)
-        record_incident(conn, core.runtime, instance.id, 1, workflow, failure, now, dossier.id,
-                        actor)
-        session.refresh(dossier)
+        record_incident(conn, core.runtime, started.instance_id, 1, started.workflow,
+                        started.failure, now, dossier.id, actor)
         return
+    changed: dict[str, Any] = {}
     project(conn, core.runtime, prepared.calendar, prepared.parsed, DossierState.of(dossier),
-            instance.id, workflow, now, actor, events, previous=set(),
-            clock_start=prepared.calendar.receipt_start(now))
+            started.instance_id, started.workflow, now, actor, events, previous=set(),
+            clock_start=prepared.calendar.receipt_start(now), started=True,
+            dossier_changes=changed)
     write_events(conn, events)
-    session.refresh(dossier)
+    # What the projections wrote, without reading the row back.
+    for name, value in changed.items():
+        set_committed_value(dossier, name, value)
 
 
 def _next_sequence(session: Session, agency_code: str, day: Any) -> int:
     """The next number of the agency's daily sequence: atomic, and gap-free on rollback."""
     dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    upsert = pg_insert if dialect == "postgresql" else sqlite_insert
     statement = (
-        insert(DossierSequence)
+        upsert(DossierSequence)
         .values(agency_code=agency_code, day=day, last_value=1)
         .on_conflict_do_update(
             index_elements=["agency_code", "day"],

@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import select
-
 from engine.bootstrap import Core
-from engine.errors import N_, Conflict, InvalidInput, NotFound
-from engine.models import Dossier, Event, Procedure, ProcedureVersion
+from engine.errors import N_, Conflict, InvalidInput
+from engine.models import Dossier, Event
 from engine.services import outbox
 from engine.services.attachments import attach
-from engine.services.dossiers import _next_sequence
+from engine.services.dossiers import next_code, prepare
 from engine.services.portal import Upload, lookup_url, store_uploads
 from engine.services.portal_letters import submitted_letter
-from workflows.codes import dossier_code
 from workflows.deadlines import appointment_at
 from workflows.forms import field_errors
 from workflows.intake import (
@@ -50,13 +47,8 @@ def submit_online(core: Core, submission: Submission, now: datetime, lang: str =
     """Create an online dossier with its files, in one transaction, and e-mail the applicant."""
     with core.uow() as uow:
         session = uow.session
-        procedure = session.scalars(select(Procedure).where(
-            Procedure.code == submission.procedure_code)).first()
-        if procedure is None or procedure.latest_version_id is None:
-            raise NotFound(N_("No procedure has the code %(code)s. Choose one from the "
-                              "catalogue."), code=submission.procedure_code)
-        version = session.get_one(ProcedureVersion, procedure.latest_version_id)
-        meta = core.parsed_version(version).procedure
+        prepared = prepare(core, session, submission.procedure_code)
+        procedure, meta = prepared.procedure, prepared.parsed.procedure
         if not accepts_online(meta.online_level):
             raise Conflict(N_("This procedure cannot be submitted online. Bring the dossier to "
                               "the reception desk or send it by public post."))
@@ -69,7 +61,7 @@ def submit_online(core: Core, submission: Submission, now: datetime, lang: str =
             errors.update({"birth_date": late} if late else {})
         errors.update(submission_errors(submission.return_method, submission.return_address,
                                         submission.consent, meta.online_level, lang))
-        items = checklist(version.meta)
+        items = checklist(prepared.version.meta)
         for index, item in enumerate(items):
             if not item.optional and not submission.documents.get(index):
                 errors[document_field(index)] = missing_file_message(lang)
@@ -80,14 +72,13 @@ def submit_online(core: Core, submission: Submission, now: datetime, lang: str =
         if errors:
             raise InvalidInput(N_("The dossier was not submitted: correct the fields marked "
                                   "and attach the files again."), errors)
-        calendar = core.calendar_for(session)
+        calendar = prepared.calendar
         appointment = appointment_at(calendar, now, meta.committed_working_days)
-        code = dossier_code(core.settings.agency_code, local_today,
-                            _next_sequence(session, core.settings.agency_code, local_today))
+        code = next_code(core, session, prepared, now)
         indexes = {document_field(i): i for i in range(len(items))}
         received = sorted({indexes[name] for name, _ in stored})
         dossier = Dossier(
-            code=code, procedure_id=procedure.id, procedure_version_id=version.id,
+            code=code, procedure_id=procedure.id, procedure_version_id=prepared.version.id,
             instance_id=None, applicant_name=applicant["name"],
             applicant_id_number=applicant["id_number"],
             applicant_phone=applicant.get("phone", ""),
@@ -95,8 +86,9 @@ def submit_online(core: Core, submission: Submission, now: datetime, lang: str =
             applicant_address=applicant.get("address", ""),
             applicant_birth_date=_birth_date(applicant.get("birth_date")),
             channel=Channel.ONLINE.value, status=int(DossierStatus.SUBMITTED_ONLINE),
-            received_at=now, received_by=None, appointment_at=appointment,
-            original_appointment_at=appointment, outcome=NOT_RECEIVED, submitted_at=now,
+            received_at=now.astimezone(UTC), received_by=None, appointment_at=appointment,
+            original_appointment_at=appointment, outcome=NOT_RECEIVED,
+            submitted_at=now.astimezone(UTC),
             # The electronic copy stands for the copies the checklist asks for.
             documents_received=[{"index": i, "copies": items[i].copies} for i in received],
             return_method=submission.return_method,
@@ -119,8 +111,6 @@ def submit_online(core: Core, submission: Submission, now: datetime, lang: str =
             outbox.enqueue(session.connection(), key=f"{code}:submitted",
                            to_address=dossier.applicant_email, subject=letter.subject,
                            body=letter.body, now=now, dossier_id=dossier.id)
-        session.flush()
-        session.refresh(dossier)
         uow.commit()
     return dossier
 

@@ -19,7 +19,7 @@ from engine.lookups import dossier_by_code
 from engine.models import Dossier, DossierNotice, Procedure
 from engine.projections import event, write_events
 from engine.services import outbox
-from engine.services.dossiers import prepare, start_process
+from engine.services.dossiers import prepare_by_id, start_process
 from engine.services.reception import issue_notice, message, note_lines, reason_errors
 from workflows.deadlines import appointment_at
 from workflows.statuses import DossierStatus
@@ -54,7 +54,7 @@ def accept_submission(core: Core, code: str, *, actor: str, now: datetime) -> Do
     with core.uow() as uow:
         session = uow.session
         dossier = _take_submission(session, code, DossierStatus.RECEIVED)
-        prepared = prepare(core, session, session.get_one(Procedure, dossier.procedure_id).code)
+        prepared = prepare_by_id(core, session, dossier.procedure_id)
         appointment = appointment_at(prepared.calendar, now,
                                      prepared.parsed.procedure.committed_working_days)
         # The dossier runs on the version current at receipt, like one received at the desk.

@@ -4,11 +4,11 @@ queue, the printed forms, and the result returned by post."""
 from __future__ import annotations
 
 import io
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy import inspect as sa_inspect
 
 from engine.bootstrap import Core
@@ -17,14 +17,18 @@ from engine.models import (
     Attachment,
     Dossier,
     DossierNotice,
+    DueItem,
     Event,
     OutboxMessage,
     Procedure,
     ProcessInstance,
 )
+from engine.projections import DEADLINE
 from engine.services import attachments, dossiers, papers, reception, submissions
 from engine.services.dossiers import Upload
+from engine.services.escalation_settings import set_policy
 from engine.services.result_return import return_record
+from engine.services.working_days import set_override
 from tests.conftest import MONDAY_9AM, at
 from tests.engine.walk import (
     APPLICANT,
@@ -229,3 +233,55 @@ def test_a_dossiers_detail_leaves_its_versions_forms_and_bpmn_unread(core: Core)
     assert {"forms", "bpmn_xml"} <= unread
     assert "bpmn_xml" not in sa_inspect(
         dossiers.get_dossier(core, code, with_bpmn=True).version).unloaded
+
+
+def _returned_and_stored(core: Core, dossier: Dossier) -> tuple[dict[str, Any], dict[str, Any]]:
+    with core.uow() as uow:
+        stored = uow.session.get_one(Dossier, dossier.id)
+        return ({c.key: getattr(dossier, c.key) for c in Dossier.__table__.c},
+                {c.key: getattr(stored, c.key) for c in Dossier.__table__.c})
+
+
+def test_a_receipt_answers_with_the_dossier_as_stored_in_few_statements(core: Core) -> None:
+    statements: list[str] = []
+
+    def count(conn: object, cursor: object, statement: str, *args: object) -> None:
+        statements.append(statement.lstrip().split(None, 1)[0].upper())
+
+    event.listen(core.db, "before_cursor_execute", count)
+    try:
+        dossier = _desk(core)
+    finally:
+        event.remove(core.db, "before_cursor_execute", count)
+    returned, stored = _returned_and_stored(core, dossier)
+    assert returned == stored and stored["status"] == 4 and stored["instance_id"]
+    # One read (procedure, version, policy and calendar together), then the writes: the
+    # sequence, the process, the dossier, its step, due items, status and event. Not read
+    # back: the projections' changes are set on the dossier returned.
+    statements = [s for s in statements if s != "BEGIN"]
+    assert statements.count("SELECT") == 1 and len(statements) <= 10, statements
+
+
+def test_a_receipt_counts_with_the_calendar_and_policy_set_just_before(core: Core) -> None:
+    def step_levels(dossier: Dossier) -> list[int]:
+        with core.uow() as uow:
+            return list(uow.session.scalars(
+                select(DueItem.level).where(DueItem.dossier_id == dossier.id,
+                                            DueItem.kind == DEADLINE).order_by(DueItem.level)))
+
+    before = _desk(core)
+    assert step_levels(before) == [0, 1, 2, 3]  # procedure.toml's policy
+    set_override(core, date(2026, 11, 25), False, "Nghỉ bù", "admin", at(23, 8))
+    set_policy(core, JUDICIAL_RECORD, {
+        "warn_before_working_days": 0.5, "repeat_after_working_days": 2,
+        "levels": ["officer"]}, "admin", at(23, 8))
+    after = _desk(core)
+    assert after.appointment_at > before.appointment_at  # a working day later
+    assert step_levels(after) == [0, 1]
+
+
+def test_an_accepted_or_online_dossier_is_answered_as_stored(core: Core) -> None:
+    code = submitted(core, at(20, 16))
+    accepted = submissions.accept_submission(core, code, actor="reception", now=MONDAY_9AM)
+    returned, stored = _returned_and_stored(core, accepted)
+    assert returned == stored and stored["status"] == 4
