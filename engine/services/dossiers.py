@@ -125,8 +125,8 @@ def prepare_by_id(core: Core, session: Session, procedure_id: int) -> Prepared:
 
 
 def _prepared(core: Core, session: Session, row: Any) -> Prepared:
-    # Versions are immutable: a version id names one content hash for ever.
-    core.version_hashes.setdefault(row.version_id, row.content_hash)
+    # The hash just read, not a remembered one: parsed_with_policy finds the spec by it.
+    core.version_hashes[row.version_id] = row.content_hash
     return Prepared(
         Procedure(**{column.key: getattr(row, column.key) for column in _PROCEDURES.c}),
         VersionInfo(row.version_id, row.meta),
@@ -167,8 +167,8 @@ def new_dossier(core: Core, session: Session, prepared: Prepared, applicant: dic
         applicant_address=applicant.get("address", ""),
         applicant_birth_date=date.fromisoformat(birth) if birth else None, channel=channel,
         status=status, received_at=now.astimezone(UTC), received_by=actor,
-        appointment_at=appointment,
-        original_appointment_at=appointment, supplement_rounds=0,
+        appointment_at=appointment.astimezone(UTC),
+        original_appointment_at=appointment.astimezone(UTC), supplement_rounds=0,
         **{"return_address": "", **columns})
     session.add(dossier)
     session.flush()
@@ -223,7 +223,7 @@ def receive_dossier(core: Core, *, procedure_code: str, applicant: dict[str, Any
                    document_index=upload.document_index)
         events = [event(dossier.id, "received", now, actor,
                         data={"channel": channel, "appointment_at": appointment.isoformat()})]
-        project_start(core, session, prepared, dossier, started, actor, now, events)
+        _project_start(core, session, prepared, dossier, started, actor, now, events)
         uow.commit()
     return dossier
 
@@ -265,10 +265,10 @@ def start_process(core: Core, session: Session, prepared: Prepared, dossier: Dos
     started = begin_process(core, session, prepared, dossier.code, dossier.channel, now)
     dossier.instance_id = started.instance_id
     session.flush()
-    project_start(core, session, prepared, dossier, started, actor, now, events)
+    _project_start(core, session, prepared, dossier, started, actor, now, events)
 
 
-def project_start(core: Core, session: Session, prepared: Prepared, dossier: Dossier,
+def _project_start(core: Core, session: Session, prepared: Prepared, dossier: Dossier,
                   started: Started, actor: str | None, now: datetime,
                   events: list[dict[str, Any]]) -> None:
     """Write the projections of a dossier's process begun in this transaction (or its
@@ -285,9 +285,11 @@ def project_start(core: Core, session: Session, prepared: Prepared, dossier: Dos
             clock_start=prepared.calendar.receipt_start(now), started=True,
             dossier_changes=changed)
     write_events(conn, events)
-    # What the projections wrote, without reading the row back.
+    # What the projections wrote, as the database gives it back (instants in UTC), without
+    # reading the row back.
     for name, value in changed.items():
-        set_committed_value(dossier, name, value)
+        set_committed_value(dossier, name,
+                            value.astimezone(UTC) if isinstance(value, datetime) else value)
 
 
 def _next_sequence(session: Session, agency_code: str, day: Any) -> int:

@@ -7,7 +7,7 @@ starts the process with the appointment date counted from the acceptance.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
@@ -59,7 +59,8 @@ def accept_submission(core: Core, code: str, *, actor: str, now: datetime) -> Do
                                      prepared.parsed.procedure.committed_working_days)
         # The dossier runs on the version current at receipt, like one received at the desk.
         dossier.procedure_version_id = prepared.version.id
-        dossier.received_at, dossier.received_by, dossier.outcome = now, actor, None
+        dossier.received_at = now.astimezone(UTC)
+        dossier.received_by, dossier.outcome = actor, None
         dossier.appointment_at = dossier.original_appointment_at = appointment
         session.flush()
         events = [event(dossier.id, "status_changed", now, actor, data={"from": 1, "to": 2}),

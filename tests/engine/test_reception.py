@@ -27,6 +27,8 @@ from engine.projections import DEADLINE
 from engine.services import attachments, dossiers, papers, reception, submissions
 from engine.services.dossiers import Upload
 from engine.services.escalation_settings import set_policy
+from engine.services.online_submission import Submission, submit_online
+from engine.services.portal import Upload as PortalUpload
 from engine.services.result_return import return_record
 from engine.services.working_days import set_override
 from tests.conftest import MONDAY_9AM, at
@@ -236,10 +238,15 @@ def test_a_dossiers_detail_leaves_its_versions_forms_and_bpmn_unread(core: Core)
 
 
 def _returned_and_stored(core: Core, dossier: Dossier) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Every column of the dossier a service returned and as read from the database; instants
+    with their offset (both in UTC, as the database gives them)."""
+    def columns(row: Dossier) -> dict[str, Any]:
+        values = {c.key: getattr(row, c.key) for c in Dossier.__table__.c}
+        return {k: (v, v.utcoffset()) if isinstance(v, datetime) else v
+                for k, v in values.items()}
+
     with core.uow() as uow:
-        stored = uow.session.get_one(Dossier, dossier.id)
-        return ({c.key: getattr(dossier, c.key) for c in Dossier.__table__.c},
-                {c.key: getattr(stored, c.key) for c in Dossier.__table__.c})
+        return columns(dossier), columns(uow.session.get_one(Dossier, dossier.id))
 
 
 def test_a_receipt_answers_with_the_dossier_as_stored_in_few_statements(core: Core) -> None:
@@ -280,8 +287,20 @@ def test_a_receipt_counts_with_the_calendar_and_policy_set_just_before(core: Cor
     assert step_levels(after) == [0, 1]
 
 
-def test_an_accepted_or_online_dossier_is_answered_as_stored(core: Core) -> None:
+def test_an_accepted_online_refused_or_sent_back_dossier_is_answered_as_stored(
+        core: Core) -> None:
     code = submitted(core, at(20, 16))
     accepted = submissions.accept_submission(core, code, actor="reception", now=MONDAY_9AM)
     returned, stored = _returned_and_stored(core, accepted)
     assert returned == stored and stored["status"] == 4
+    online = submit_online(core, Submission(
+        procedure_code=JUDICIAL_RECORD, applicant=PERSON,
+        documents={i: [PortalUpload(io.BytesIO(PDF), f"giay to {i}.pdf")] for i in range(5)},
+        return_method="post", return_address="12 Lý Thường Kiệt, Hà Nội", consent=True),
+        MONDAY_9AM)
+    refused, _ = reception.refuse_at_desk(
+        core, procedure_code=JUDICIAL_RECORD, applicant=PERSON, channel="in_person",
+        reason="Không thuộc thẩm quyền", actor="reception", now=MONDAY_9AM)
+    for dossier in (online, refused):
+        returned, stored = _returned_and_stored(core, dossier)
+        assert returned == stored
