@@ -205,7 +205,8 @@ class OpenCopier:
         new_ids = {t["id"]: str(uuid.UUID(int=rng.getrandbits(128), version=4))
                    for t in template.tasks}
         for task in template.tasks:
-            row = {**shifted(task, by, "created_at", "warn_at", "due_at", "completed_at"),
+            row = {**shifted(task, by, "created_at", "warn_at", "due_at", "completed_at",
+                             "received_at"),
                    "id": new_ids[task["id"]], "dossier_id": dossier_id,
                    "instance_id": instance_id}
             if task["state"] == "ready":
@@ -359,10 +360,12 @@ CLOSED_INSERTS = (
         0, d.return_method, d.return_address
     FROM series s CROSS JOIN dossier d WHERE d.id = :tpl""",
     """INSERT INTO task (id, dossier_id, instance_id, bpmn_id, name, lane, role, department,
-        form_key, state, claimed_by, created_at, warn_at, due_at, completed_at, completed_by)
+        form_key, state, claimed_by, created_at, warn_at, due_at, completed_at, completed_by,
+        received_at)
     SELECT md5(s.i || t.id)::uuid::text, s.dossier_id, s.instance_id, t.bpmn_id, t.name,
         t.lane, t.role, t.department, t.form_key, t.state, t.claimed_by, t.created_at + s.by,
-        t.warn_at + s.by, t.due_at + s.by, t.completed_at + s.by, t.completed_by
+        t.warn_at + s.by, t.due_at + s.by, t.completed_at + s.by, t.completed_by,
+        t.received_at + s.by
     FROM series s CROSS JOIN task t WHERE t.dossier_id = :tpl""",
     """INSERT INTO event (dossier_id, at, actor, kind, task_id, task_name, data)
     SELECT s.dossier_id, e.at + s.by, e.actor, e.kind, md5(s.i || e.task_id)::uuid::text,

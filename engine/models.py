@@ -179,7 +179,10 @@ class Task(Base):
                       # The oldest waiting step: where the dashboard's alerts begin.
                       Index("ix_task_state_created", "state", "created_at"),
                       # Is an alert's step waiting, and who claimed it: read from the index.
-                      Index("ix_task_state_id", "state", "id", "claimed_by"))
+                      Index("ix_task_state_id", "state", "id", "claimed_by"),
+                      # The lists by date received, as ix_task_state_role_due by deadline.
+                      Index("ix_task_state_role_received", "state", "role", "received_at",
+                            "dossier_id", "created_at", "id", "department", "claimed_by"))
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     dossier_id: Mapped[int] = mapped_column(ForeignKey("dossier.id"), index=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"))
@@ -196,6 +199,8 @@ class Task(Base):
     due_at: Mapped[datetime | None]
     completed_at: Mapped[datetime | None]
     completed_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    # Its dossier's receipt time (never changes once the process runs), for the lists' order.
+    received_at: Mapped[datetime | None]
 
 
 class DueItem(Base):

@@ -224,7 +224,7 @@ def project(conn: Connection, runtime: Runtime, calendar: WorkingCalendar,
     _project_tasks(conn, calendar, parsed, dossier, instance_id, ready, now, previous,
                    clock_start or now, started)
     if parsed.has_timers:
-        _project_timers(conn, runtime, dossier, instance_id, workflow)
+        _project_timers(conn, runtime, dossier, instance_id, workflow, started)
     changes = _project_status(conn, calendar, parsed, dossier, instance_id, workflow, ready,
                               now, actor, events, started)
     if dossier_changes is not None:
@@ -261,7 +261,8 @@ def _project_tasks(conn: Connection, calendar: WorkingCalendar, parsed: ParsedVe
                      "department": lane.department if lane else None,
                      "form_key": task.properties.get("formKey"), "state": "ready",
                      "claimed_by": None, "created_at": now, "warn_at": None, "due_at": due_at,
-                     "completed_at": None, "completed_by": None})
+                     "completed_at": None, "completed_by": None,
+                     "received_at": dossier.received_at})
         if due_at is not None:
             items = due_rows(parsed.procedure.step_policy(task.bpmn_id), calendar, DEADLINE,
                              task.id, clock_start, due_at, instance_id, dossier.id)
@@ -274,9 +275,9 @@ def _project_tasks(conn: Connection, calendar: WorkingCalendar, parsed: ParsedVe
 
 
 def _project_timers(conn: Connection, runtime: Runtime, dossier: DossierState,
-                    instance_id: int, workflow: BpmnWorkflow) -> None:
+                    instance_id: int, workflow: BpmnWorkflow, started: bool) -> None:
     wanted = {timer.ref: timer.due_at for timer in runtime.waiting_timers(workflow)}
-    for item in conn.execute(_TIMER_ITEMS, {"instance_id": instance_id}):
+    for item in [] if started else conn.execute(_TIMER_ITEMS, {"instance_id": instance_id}):
         due_at = wanted.pop(item.ref, None)
         if due_at is None:
             conn.execute(_DROP_ITEM, {"item_id": item.id})

@@ -12,14 +12,10 @@ from sqlalchemy.orm import Bundle, Session
 
 from engine.bootstrap import Core
 from engine.models import Dossier, Procedure, ProcedureVersion, Task, User
-from workflows.statuses import DossierStatus
 
 VIEWS = ("available", "mine", "group")  # available: unclaimed or mine (what I may act on)
 URGENCIES = ("overdue", "due_soon", "on_track", "no_deadline")
 SORTS = ("deadline", "received")
-# Dossiers that still run (finished: refused, stopped or returned, as design_list says).
-RUNNING = tuple(int(s) for s in DossierStatus if s not in (
-    DossierStatus.REFUSED, DossierStatus.STOPPED, DossierStatus.RESULT_RETURNED))
 PAGE_SIZE = 50
 # Without a warning time of its own, a step is due soon in its last day.
 SOON = timedelta(days=1)
@@ -89,22 +85,7 @@ def _visible(user: User) -> Any:
                                                         Task.department == user.department)
 
 
-def oldest_running(session: Session) -> datetime | None:
-    """When the oldest dossier that can still have a waiting step was received.
-
-    Only finished dossiers (refused, stopped, returned: they no longer run) cannot; one
-    one-row probe of ix_dossier_status_received per other status, in one round trip. Listing
-    by date received from here on walks the running dossiers, not every dossier ever received.
-    """
-    probes = [select(Dossier.received_at).where(Dossier.status == status)
-              .order_by(Dossier.status, Dossier.received_at).limit(1).scalar_subquery()
-              for status in RUNNING]
-    found = [moment for moment in session.execute(select(*probes)).one() if moment]
-    return min(found) if found else None
-
-
-def _where(query: _Query, user: User, filters: TaskFilters,
-           now: datetime | None, since: datetime | None = None) -> _Query:
+def _where(query: _Query, user: User, filters: TaskFilters, now: datetime | None) -> _Query:
     if filters.urgency and now is None:
         raise ValueError("filtering by urgency needs the current time")
     query = query.where(Task.state == "ready", _visible(user))
@@ -121,9 +102,8 @@ def _where(query: _Query, user: User, filters: TaskFilters,
     if filters.urgency and now is not None:
         query = query.where(_urgency_clause(filters.urgency, now))
     if filters.sort == "received":
-        if since is not None:  # see oldest_running: skip the finished dossiers' years
-            query = query.where(Dossier.received_at >= since)
-        return query.order_by(Dossier.received_at, Dossier.id, Task.created_at, Task.id)
+        # The dossier's receipt time copied on its steps: ix_task_state_role_received.
+        return query.order_by(Task.received_at, Task.dossier_id, Task.created_at, Task.id)
     # NULLS LAST rather than `due_at IS NULL, due_at`: the task indexes serve this order.
     return query.order_by(Task.due_at.asc().nulls_last(), Task.created_at, Task.id)
 
@@ -147,7 +127,7 @@ def _joined(query: _Query) -> _Query:
 
 def _ids(filters: TaskFilters) -> _Query:
     query = select(Task.id)
-    if filters.procedure or filters.status is not None or filters.sort == "received":
+    if filters.procedure or filters.status is not None:
         query = query.join(Dossier, Dossier.id == Task.dossier_id)
     if filters.procedure:
         query = query.join(Procedure, Procedure.id == Dossier.procedure_id)
@@ -173,12 +153,12 @@ def _full(with_forms: bool) -> _Query:
 
 
 def _matching_ids(session: Session, user: User, filters: TaskFilters,
-                  now: datetime | None, since: datetime | None) -> tuple[list[str], bool]:
+                  now: datetime | None) -> tuple[list[str], bool]:
     """Ids of the tasks whose dossier code or applicant matches, in the list's order."""
     needle = fold(filters.search)
     candidates = session.execute(
         _where(_joined(select(Task.id, Dossier.code, Dossier.applicant_name)), user, filters,
-               now, since).limit(SEARCH_CAP + 1)).all()
+               now).limit(SEARCH_CAP + 1)).all()
     ids = [task_id for task_id, code, name in candidates[:SEARCH_CAP]
            if needle in fold(code) or needle in fold(name)]
     return ids, len(candidates) <= SEARCH_CAP
@@ -198,14 +178,13 @@ def task_page(core: Core, user: User, filters: TaskFilters, now: datetime | None
     searched_all = True
     with core.reads() as uow:
         session = uow.session
-        since = oldest_running(session) if filters.sort == "received" else None
         if filters.search.strip():
-            ids, searched_all = _matching_ids(session, user, filters, now, since)
+            ids, searched_all = _matching_ids(session, user, filters, now)
             wanted = ids[start:start + size + 1]
         else:
             # The page's ids first, from the task indexes alone when no filter needs the
             # dossier; then the rows of those ids: a deep page skips ids, not joined rows.
-            wanted = list(session.scalars(_where(_ids(filters), user, filters, now, since)
+            wanted = list(session.scalars(_where(_ids(filters), user, filters, now)
                                           .offset(start).limit(size + 1)))
         shown = wanted[:size]
         found = session.execute(_full(with_forms).where(Task.id.in_(shown))).all() \

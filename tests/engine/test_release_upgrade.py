@@ -138,6 +138,13 @@ def test_the_workflows_go_on_after_the_upgrade(upgraded: Core, stored: dict[str,
     assert _escalations(upgraded) > before
 
 
+def test_the_steps_carry_their_dossiers_receipt_after_the_upgrade(upgraded: Core) -> None:
+    with upgraded.uow() as uow:
+        pairs = uow.session.execute(select(Task.received_at, Dossier.received_at)
+                                    .join(Dossier, Dossier.id == Task.dossier_id)).all()
+    assert pairs and all(task == dossier for task, dossier in pairs)  # filled by 0015
+
+
 def _users(core: Core) -> list[User]:
     with core.uow() as uow:
         return list(uow.session.scalars(select(User)))

@@ -7,14 +7,15 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import event, update
+from sqlalchemy import event, select, update
 
 from engine.bootstrap import Core
 from engine.models import Dossier, Task
-from engine.services import accounts, task_list, tasks
+from engine.services import accounts, submissions, task_list, tasks
 from engine.services.task_list import TaskFilters, fold, task_page
 from tests.conftest import MONDAY_9AM, at
-from tests.engine.walk import APPLICANT, ready_tasks, receive, user
+from tests.engine.test_reception import submitted
+from tests.engine.walk import APPLICANT, complete, ready_tasks, receive, user
 
 NOW = at(26, 10)  # Thursday 26/11/2026 10:00
 
@@ -67,6 +68,20 @@ def test_the_list_is_sorted_by_deadline_with_no_deadline_last(core: Core,
 
 def test_the_list_can_be_sorted_by_the_date_received(core: Core, five: dict[str, str]) -> None:
     assert _names(core, sort="received") == ["An", "Bích", "Thọ", "Châu", "Dũng"]
+
+
+def test_by_date_received_later_steps_and_accepted_submissions_keep_their_dossiers_date(
+        core: Core) -> None:
+    desk = _receive(core, "Nguyễn Văn An", MONDAY_9AM)
+    online = submitted(core, at(20, 16))  # submitted first, received when accepted
+    submissions.accept_submission(core, online, actor="reception", now=at(23, 10))
+    complete(core, desk, "check_records", at(24, 9))  # its next step is newer than online's
+    assert _names(core, sort="received") == ["An", "Bình"]
+    assert _names(core, view="group", sort="received") == ["An", "Bình"]
+    with core.uow() as uow:
+        pairs = uow.session.execute(select(Task.received_at, Dossier.received_at)
+                                    .join(Dossier, Dossier.id == Task.dossier_id)).all()
+    assert len(pairs) == 3 and all(task == dossier for task, dossier in pairs)
 
 
 @pytest.mark.parametrize(("urgency", "expected"), [
