@@ -131,7 +131,7 @@ class Dossier(Base):
 
     __tablename__ = "dossier"
     # ix_dossier_period covers the statistics report's aggregate: it reads the index, never
-    # the table. ix_dossier_status_received finds the oldest open dossier of each status.
+    # the table. ix_dossier_status_received serves the dossiers of a status in date order.
     __table_args__ = (Index("ix_dossier_period", "received_at", "resolved_at", "appointment_at",
                             "procedure_id", "channel", "outcome"),
                       Index("ix_dossier_status_received", "status", "received_at"))

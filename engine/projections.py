@@ -277,12 +277,13 @@ def _project_tasks(conn: Connection, calendar: WorkingCalendar, parsed: ParsedVe
 def _project_timers(conn: Connection, runtime: Runtime, dossier: DossierState,
                     instance_id: int, workflow: BpmnWorkflow, started: bool) -> None:
     wanted = {timer.ref: timer.due_at for timer in runtime.waiting_timers(workflow)}
-    for item in [] if started else conn.execute(_TIMER_ITEMS, {"instance_id": instance_id}):
-        due_at = wanted.pop(item.ref, None)
-        if due_at is None:
-            conn.execute(_DROP_ITEM, {"item_id": item.id})
-        elif due_at != item.due_at:
-            conn.execute(_MOVE_ITEM, {"item_id": item.id, "new_due_at": due_at})
+    if not started:  # a process that starts now has no timer items yet
+        for item in conn.execute(_TIMER_ITEMS, {"instance_id": instance_id}):
+            due_at = wanted.pop(item.ref, None)
+            if due_at is None:
+                conn.execute(_DROP_ITEM, {"item_id": item.id})
+            elif due_at != item.due_at:
+                conn.execute(_MOVE_ITEM, {"item_id": item.id, "new_due_at": due_at})
     if wanted:
         conn.execute(_INSERT_DUE, [
             {"kind": TIMER, "instance_id": instance_id, "dossier_id": dossier.id, "ref": ref,

@@ -12,7 +12,8 @@ task index alone in a few milliseconds. A dossier's receipt time never changes o
 process runs (an online submission gets it at acceptance, before its first step), so it is
 copied onto each step when the step is projected, and ix_task_state_role_received serves
 that order as ix_task_state_role_due serves the deadline's. The upgrade fills the column for
-the existing steps; the downgrade drops it (a copy: nothing is lost).
+the existing steps; the downgrade drops it (a copy: nothing is lost). Steps that code older
+than this writes have none (the README's upgrade: stop the old release everywhere first).
 """
 
 from __future__ import annotations
@@ -27,8 +28,12 @@ down_revision = "0014"
 branch_labels = None
 depends_on = None
 
-FILL = """UPDATE task SET received_at = (SELECT received_at FROM dossier
-                                         WHERE dossier.id = task.dossier_id)"""
+# One join on PostgreSQL (millions of steps at a province's size); a correlated read per step
+# on SQLite, whose UPDATE ... FROM needs 3.33.
+FILL = {"postgresql": """UPDATE task SET received_at = dossier.received_at FROM dossier
+                         WHERE dossier.id = task.dossier_id""",
+        "sqlite": """UPDATE task SET received_at = (SELECT received_at FROM dossier
+                                                    WHERE dossier.id = task.dossier_id)"""}
 INDEX = ["state", "role", "received_at", "dossier_id", "created_at", "id", "department",
          "claimed_by"]
 
@@ -38,7 +43,7 @@ INDEX = ["state", "role", "received_at", "dossier_id", "created_at", "id", "depa
 def upgrade() -> None:
     """Apply this migration."""
     op.add_column("task", sa.Column("received_at", engine.db.UTCDateTime(), nullable=True))
-    op.execute(FILL)
+    op.execute(FILL[op.get_bind().dialect.name])
     op.create_index("ix_task_state_role_received", "task", INDEX, unique=False)
 
 
