@@ -152,11 +152,7 @@ def naive_dashboard(core: Core) -> tuple[list[supervision.Alert], Any]:
 
 def dashboard(core: Core, viewer: User | None = None) -> supervision.AlertPage:
     """What the /supervise/ page asks the services for (a head's: within their scope)."""
-    scope = supervision.scope_of(core, viewer)
-    counts = supervision.alert_counts(core, scope)
-    page = supervision.alert_page(core, scope=scope, counted=counts)
-    supervision.workload(core, NOW, viewer)
-    return page
+    return supervision.dashboard(core, viewer, NOW).page
 
 
 def user_named(core: Core, **where: Any) -> User:

@@ -39,11 +39,9 @@ def _page() -> int:
 def index() -> ResponseReturnValue:
     """Counts of near-due, overdue and escalated deadlines, and one page of the alerts."""
     core = current_core()
-    viewer = current_officer()
-    scope = supervision.scope_of(core, viewer)
     filters = _filters()
-    counts = supervision.alert_counts(core, scope)
-    page = supervision.alert_page(core, filters, _page(), scope=scope, counted=counts)
+    board = supervision.dashboard(core, current_officer(), now(), filters, _page())
+    page = board.page
     steps = {(a.task.role, a.task.department) for a in page.alerts if a.task is not None}
     # Each step's <option>s rendered once, not in every row of the page that shares its step.
     options = {step: Markup("").join(Markup('<option value="{}">{}</option>').format(
@@ -51,10 +49,10 @@ def index() -> ResponseReturnValue:
         for step, officers in supervision.officers_for_steps(core, steps).items()}
     return render_template(
         "supervise/index.html", page=page, alerts=page.alerts,
-        counts=counts, filters=filters,
+        counts=board.counts, filters=filters,
         stages=supervision.STAGES,
         officer_options=options, stage_labels=_stage_labels(),
-        workload=supervision.workload(core, now(), viewer),
+        workload=board.workload,
         labels={"procedure": {p.code: procedure_name(p)
                               for p in catalogue.deployed_procedures(core)},
                 "role": {role: str(label) for role, label in ROLE_LABELS.items()},

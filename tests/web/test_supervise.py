@@ -57,6 +57,24 @@ def test_the_counts_come_from_sql_and_match_the_alerts(core: Core) -> None:
     assert dict(table["role"]["leader"]) == {"near_due": 4, "overdue": 4, "escalated": 4}
 
 
+def test_the_dashboard_gives_what_its_parts_give_for_each_viewer(core: Core) -> None:
+    _alerts(core, 12)
+    [step] = ready_tasks(core, receive(core, MONDAY_9AM).code)
+    tasks.claim_task(core, user(core, "specialist"), step.id, MONDAY_9AM)
+    for viewer in (None, user(core, "supervisor"), user(core, "head")):
+        scope = supervision.scope_of(core, viewer)
+        for filters, page in ((supervision.Filters(), 1), (supervision.Filters(stage="overdue"), 1),
+                              (supervision.Filters(), 2)):
+            board = supervision.dashboard(core, viewer, MONDAY_9AM, filters, page)
+            alone = supervision.alert_page(core, filters, page, scope=scope)
+            assert board.counts == supervision.alert_counts(core, scope)
+            assert (board.page.total, board.page.page) == (alone.total, alone.page)
+            assert [a.escalation.id for a in board.page.alerts] == [
+                a.escalation.id for a in alone.alerts]
+            assert board.workload == supervision.workload(core, MONDAY_9AM, viewer)
+    assert ("specialist", 1) in {(roles, waiting) for _, roles, waiting, _ in board.workload}
+
+
 def test_a_filtered_page_counts_only_what_passes_the_filter(core: Core) -> None:
     codes = _alerts(core, 12)
     page = supervision.alert_page(core, supervision.Filters(stage="escalated"))
