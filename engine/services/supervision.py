@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from collections import Counter, defaultdict
 from collections.abc import Collection
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -197,22 +198,31 @@ def alert_page(core: Core, filters: Filters = Filters(), page: int = 1,
     pass them. `counted`: alert_counts of the same scope, already read; unfiltered, the
     total is theirs, and the index is not counted over a second time."""
     page, per_page = max(page, 1), max(1, min(per_page, 500))
-    columns = select(Escalation, Dossier, Procedure, Task, _OFFICER.full_name)
-    with core.uow() as uow:
-        if counted is not None and filters == Filters():
-            total = sum(sum(stages.values()) for stages in counted["role"].values())
-        else:
+    if counted is not None and filters == Filters():
+        total = _total(counted)
+    else:
+        with core.uow() as uow:
             total = uow.session.scalar(_scoped(_filtered(_running(
                 select(func.count()).select_from(Escalation)), filters), scope)) or 0
-        # The page's ids first, from the partial index; then the rows of those only.
+    return AlertPage(_page_alerts(core, filters, page, per_page, scope), page, per_page, total)
+
+
+def _total(counted: dict[str, dict[str, Counter[str]]]) -> int:
+    return sum(sum(stages.values()) for stages in counted["role"].values())
+
+
+def _page_alerts(core: Core, filters: Filters, page: int, per_page: int,
+                 scope: Scope | None) -> list[Alert]:
+    """The alerts of one page: their ids first, from the partial index; then their rows."""
+    columns = select(Escalation, Dossier, Procedure, Task, _OFFICER.full_name)
+    with core.uow() as uow:
         ids = list(uow.session.scalars(
             _ordered(_scoped(_filtered(_running(select(Escalation.id)), filters), scope))
             .limit(per_page).offset((page - 1) * per_page)))
         found = _rows(uow.session, _joined(columns, False).where(Escalation.id.in_(ids))) \
             if ids else []
     order = {escalation_id: n for n, escalation_id in enumerate(ids)}
-    return AlertPage(sorted(found, key=lambda a: order[a.escalation.id]), page, per_page,
-                     total)
+    return sorted(found, key=lambda a: order[a.escalation.id])
 
 
 @dataclass(frozen=True)
@@ -225,8 +235,20 @@ class Dashboard:
     workload: list[tuple[str, str, int, int]]
 
 
-# Reads the workload beside the alerts, on a connection of its own (PostgreSQL only).
-_BESIDE = ThreadPoolExecutor(max_workers=2, thread_name_prefix="dashboard")
+# Reads the workload beside the alerts, on a connection of its own (PostgreSQL only); one per
+# process, made in the process that uses it: gunicorn forks its workers from a master that
+# imported this module, and a forked executor's threads are not there in the child.
+_BESIDE: dict[int, ThreadPoolExecutor] = {}
+
+
+def _beside() -> ThreadPoolExecutor:
+    pid = os.getpid()
+    pool = _BESIDE.get(pid)
+    if pool is None:
+        _BESIDE.clear()  # a parent's, inherited by fork
+        pool = _BESIDE[pid] = ThreadPoolExecutor(max_workers=2,
+                                                 thread_name_prefix="dashboard")
+    return pool
 
 
 def dashboard(core: Core, viewer: User | None, now: datetime, filters: Filters = Filters(),
@@ -234,18 +256,28 @@ def dashboard(core: Core, viewer: User | None, now: datetime, filters: Filters =
     """The alerts of the viewer's scope counted and paged, and the workload of the officers
     they oversee.
 
-    On PostgreSQL the workload (a count over every claimed waiting step) is read on another
-    connection while the alerts are counted and paged, so that the page waits for the longer
-    of the two instead of their sum when the database has a core free (bench/tables.py).
+    On PostgreSQL the counts and the workload (counts over every running alert and every
+    claimed waiting step) are read on connections of their own while this thread reads the
+    page, so that the page waits for the longest of the three rather than their sum when the
+    database has a core free (bench/tables.py).
     """
     scope = scope_of(core, viewer)
-    beside: Future[list[tuple[str, str, int, int]]] | None = None
-    if core.db.dialect.name == "postgresql":
-        beside = _BESIDE.submit(workload, core, now, viewer)
-    counts = alert_counts(core, scope)
-    alerts = alert_page(core, filters, page, scope=scope, counted=counts)
-    return Dashboard(counts, alerts,
-                     beside.result() if beside is not None else workload(core, now, viewer))
+    if core.db.dialect.name != "postgresql":
+        counts = alert_counts(core, scope)
+        return Dashboard(counts, alert_page(core, filters, page, scope=scope, counted=counts),
+                         workload(core, now, viewer))
+    pool = _beside()
+    counting = pool.submit(alert_counts, core, scope)
+    weighing = pool.submit(workload, core, now, viewer)
+    if filters == Filters():  # unfiltered, the page's total is the counts' sum
+        page = max(page, 1)
+        alerts = _page_alerts(core, filters, page, PAGE_SIZE, scope)
+        counts = counting.result()
+        paged = AlertPage(alerts, page, PAGE_SIZE, _total(counts))
+    else:
+        paged = alert_page(core, filters, page, scope=scope)
+        counts = counting.result()
+    return Dashboard(counts, paged, weighing.result())
 
 
 def alert_counts(core: Core, scope: Scope | None = None) -> dict[str, dict[str, Counter[str]]]:

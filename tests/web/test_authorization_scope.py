@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import shutil
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -432,6 +433,29 @@ def test_a_heads_workload_table_shows_their_departments_officers(world: World) -
     everyone = {row[0] for row in supervision.workload(world.core, MONDAY_9AM,
                                                        _user(world, "supervisor"))}
     assert {"specialist_own", "specialist_other"} <= everyone
+
+
+def test_a_heads_dashboard_keeps_to_their_scope(world: World,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    _alerts_of_both_divisions(world)
+    threads = []
+    workload = supervision.workload
+
+    def recorded(*args: object) -> object:
+        threads.append(threading.current_thread().name)
+        return workload(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(supervision, "workload", recorded)
+    own = supervision.dashboard(world.core, _user(world, "head_own"), MONDAY_9AM)
+    every = supervision.dashboard(world.core, _user(world, "supervisor"), MONDAY_9AM)
+    assert (own.page.total, every.page.total) == (2, 4)
+    assert sum(sum(c.values()) for c in own.counts["role"].values()) == 2
+    names = {row[0] for row in own.workload}
+    assert "specialist_own" in names and "specialist_other" not in names
+    assert {"specialist_own", "specialist_other"} <= {row[0] for row in every.workload}
+    # On PostgreSQL the workload is read beside the alerts, on the dashboard's thread.
+    beside = world.core.db.dialect.name == "postgresql"
+    assert all(name.startswith("dashboard") == beside for name in threads) and len(threads) == 2
 
 
 def test_a_head_acknowledges_only_the_appointment_alerts_they_oversee(world: World) -> None:

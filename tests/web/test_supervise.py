@@ -10,7 +10,7 @@ from sqlalchemy import event
 
 from engine.bootstrap import Core
 from engine.models import Escalation, Task, User
-from engine.services import supervision, tasks
+from engine.services import dossiers, supervision, tasks
 from engine.services.escalations import run_due
 from tests.conftest import MONDAY_9AM
 from tests.engine.walk import ready_tasks, receive, user
@@ -50,11 +50,17 @@ def test_the_alerts_come_a_page_at_a_time_most_serious_and_oldest_first(core: Co
 
 
 def test_the_counts_come_from_sql_and_match_the_alerts(core: Core) -> None:
-    _alerts(core, 12)
+    codes = _alerts(core, 12)
+    with core.uow() as uow:  # a level above 2 (a leader's leader) is escalated too
+        uow.session.add(Escalation(
+            dossier_id=dossiers.get_dossier(core, codes[0]).dossier.id, kind="appointment",
+            ref="deadline-top", task_id=None, level=3, role="leader", due_at=MONDAY_9AM,
+            raised_at=MONDAY_9AM))
+        uow.commit()
     table = supervision.alert_counts(core)
     assert table == supervision.counts(supervision.open_alerts(core))
-    assert sum(table["role"]["leader"].values()) == 12
-    assert dict(table["role"]["leader"]) == {"near_due": 4, "overdue": 4, "escalated": 4}
+    assert sum(table["role"]["leader"].values()) == 13
+    assert dict(table["role"]["leader"]) == {"near_due": 4, "overdue": 4, "escalated": 5}
 
 
 def test_the_dashboard_gives_what_its_parts_give_for_each_viewer(core: Core) -> None:
