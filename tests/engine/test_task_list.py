@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import event, select, update
 
 from engine.bootstrap import Core
@@ -125,6 +128,24 @@ def test_a_search_respects_the_other_filters(core: Core, five: dict[str, str]) -
 
 def test_folding_removes_case_and_vietnamese_accents() -> None:
     assert fold("  Nguyễn   ĐỨC  Thọ ") == "nguyen duc tho"
+
+
+def _fold_by_decomposing(text: str) -> str:
+    decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
+    return " ".join("".join(c for c in decomposed if not unicodedata.combining(c))
+                    .casefold().split())
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=0x2FFF)))
+def test_the_quick_fold_folds_as_decomposing_does(text: str) -> None:
+    for variant in (text, unicodedata.normalize("NFC", text), unicodedata.normalize("NFD", text)):
+        assert fold(variant) == _fold_by_decomposing(variant)
+
+
+def test_the_quick_fold_agrees_on_every_latin_letter() -> None:
+    letters = "".join(chr(code) for code in range(0x20, 0x2000))
+    for text in (letters, letters.upper(), unicodedata.normalize("NFD", letters)):
+        assert fold(text) == _fold_by_decomposing(text)
 
 
 def test_my_tasks_are_the_ones_i_claimed_and_my_group_sees_them_with_my_name(
