@@ -165,7 +165,7 @@ def new_dossier(core: Core, session: Session, prepared: Prepared, applicant: dic
         applicant_name=applicant["name"].strip(), applicant_id_number=applicant["id_number"],
         applicant_phone=applicant.get("phone", ""), applicant_email=applicant.get("email", ""),
         applicant_address=applicant.get("address", ""),
-        applicant_birth_date=date.fromisoformat(birth) if birth else None, channel=channel,
+        applicant_birth_date=_birth_date(birth), channel=channel,
         status=status, received_at=now.astimezone(UTC), received_by=actor,
         appointment_at=appointment.astimezone(UTC),
         original_appointment_at=appointment.astimezone(UTC), supplement_rounds=0,
@@ -173,6 +173,16 @@ def new_dossier(core: Core, session: Session, prepared: Prepared, applicant: dic
     session.add(dossier)
     session.flush()
     return dossier
+
+
+def _birth_date(value: Any) -> date | None:
+    """The birth date if the intake schema asks for one (already validated as a date)."""
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None
 
 
 def next_code(core: Core, session: Session, prepared: Prepared, now: datetime) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from engine.bootstrap import Core
@@ -11,7 +11,7 @@ from engine.errors import N_, Conflict, InvalidInput
 from engine.models import Dossier, Event
 from engine.services import outbox
 from engine.services.attachments import attach
-from engine.services.dossiers import next_code, prepare
+from engine.services.dossiers import new_dossier, prepare
 from engine.services.portal import Upload, lookup_url, store_uploads
 from engine.services.portal_letters import submitted_letter
 from workflows.deadlines import appointment_at
@@ -48,7 +48,7 @@ def submit_online(core: Core, submission: Submission, now: datetime, lang: str =
     with core.uow() as uow:
         session = uow.session
         prepared = prepare(core, session, submission.procedure_code)
-        procedure, meta = prepared.procedure, prepared.parsed.procedure
+        meta = prepared.parsed.procedure
         if not accepts_online(meta.online_level):
             raise Conflict(N_("This procedure cannot be submitted online. Bring the dossier to "
                               "the reception desk or send it by public post."))
@@ -74,29 +74,17 @@ def submit_online(core: Core, submission: Submission, now: datetime, lang: str =
                                   "and attach the files again."), errors)
         calendar = prepared.calendar
         appointment = appointment_at(calendar, now, meta.committed_working_days)
-        code = next_code(core, session, prepared, now)
         indexes = {document_field(i): i for i in range(len(items))}
         received = sorted({indexes[name] for name, _ in stored})
-        dossier = Dossier(
-            code=code, procedure_id=procedure.id, procedure_version_id=prepared.version.id,
-            instance_id=None, applicant_name=applicant["name"],
-            applicant_id_number=applicant["id_number"],
-            applicant_phone=applicant.get("phone", ""),
-            applicant_email=applicant.get("email", ""),
-            applicant_address=applicant.get("address", ""),
-            applicant_birth_date=_birth_date(applicant.get("birth_date")),
-            channel=Channel.ONLINE.value, status=int(DossierStatus.SUBMITTED_ONLINE),
-            received_at=now.astimezone(UTC), received_by=None, appointment_at=appointment,
-            original_appointment_at=appointment, outcome=NOT_RECEIVED,
-            submitted_at=now.astimezone(UTC),
+        dossier = new_dossier(
+            core, session, prepared, applicant, Channel.ONLINE.value, None, now,
+            status=int(DossierStatus.SUBMITTED_ONLINE), appointment=appointment,
+            outcome=NOT_RECEIVED, submitted_at=now.astimezone(UTC),
             # The electronic copy stands for the copies the checklist asks for.
             documents_received=[{"index": i, "copies": items[i].copies} for i in received],
             return_method=submission.return_method,
             return_address=submission.return_address.strip()
-            if submission.return_method == "post" else "",
-        )
-        session.add(dossier)
-        session.flush()
+            if submission.return_method == "post" else "")
         for name, file in stored:
             attach(session, dossier.id, file, purpose="intake", actor=None, now=now,
                    document_index=indexes[name])
@@ -104,22 +92,12 @@ def submit_online(core: Core, submission: Submission, now: datetime, lang: str =
                           data={"files": len(stored), "return_method": dossier.return_method}))
         if dossier.applicant_email:
             letter = submitted_letter(
-                agency_name=meta.agency or core.settings.agency_name, code=code,
+                agency_name=meta.agency or core.settings.agency_name, code=dossier.code,
                 procedure_name=meta.name, applicant_name=dossier.applicant_name,
-                submitted_at=now, lookup_url=lookup_url(core, code),
+                submitted_at=now, lookup_url=lookup_url(core, dossier.code),
                 zone=calendar.hours.timezone)
-            outbox.enqueue(session.connection(), key=f"{code}:submitted",
+            outbox.enqueue(session.connection(), key=f"{dossier.code}:submitted",
                            to_address=dossier.applicant_email, subject=letter.subject,
                            body=letter.body, now=now, dossier_id=dossier.id)
         uow.commit()
     return dossier
-
-
-def _birth_date(value: Any) -> date | None:
-    """The birth date if the intake schema asks for one (already validated as a date)."""
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value)) if value else None
-    except ValueError:
-        return None
