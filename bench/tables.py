@@ -39,6 +39,7 @@ Baseline, in the same run: the same calls with the indexes of migration 0009 dro
 was (every alert loaded, latest-per-deadline and counts in Python: `naive_dashboard_ms`).
 
 Ends with `RESULT task_list_ms=… task_list_deep_ms=… dashboard_ms=… head_dashboard_ms=…
+search_max_ms=… (the slowest of the searches: a name, a code, a common word, two letters)
 task_list_page_ms=… dashboard_page_ms=… unindexed_task_list_ms=… unindexed_dashboard_ms=…
 naive_dashboard_ms=… report_year_ms=… setup_s=… open=… closed=…`.
 """
@@ -201,6 +202,9 @@ def task_calls(core: Core, officer: User) -> dict[str, Callable[[], Any]]:
         "group, one procedure": page(view="group", procedure="judicial_record_certificate"),
         "group, status 4": page(view="group", status=4),
         "group, search 'nguyen van an 1'": page(view="group", search="nguyen van an 1"),
+        "group, search a code 'open-0012345'": page(view="group", search="open-0012345"),
+        "group, search a common word 'Văn'": page(view="group", search="Văn"),
+        "group, search two letters, none 'xq'": page(view="group", search="xq"),
         "API: available with forms": lambda: task_list.task_page(
             core, officer, TaskFilters(view="available"), NOW, with_forms=True),
     }
@@ -339,6 +343,7 @@ def result_line(results: dict[str, Timing], loaded: Loaded) -> str:
             f"dashboard_ms={ms('dashboard (page + counts + workload)')} "
             f"dashboard_p95_ms={results['dashboard (page + counts + workload)'].p95_ms:.1f} "
             f"head_dashboard_ms={ms(HEAD_DASHBOARD)} "
+            f"search_max_ms={max(t.median_ms for k, t in results.items() if 'search' in k):.1f} "
             f"task_list_page_ms={ms('page GET /?view=group')} "
             f"dashboard_page_ms={ms('page GET /supervise/')} "
             f"unindexed_task_list_ms={ms('unindexed: group, by deadline, page 1')} "

@@ -28,6 +28,7 @@ from engine.bootstrap import Core, Settings, bootstrap
 from engine.demo import step_data
 from engine.models import Escalation, Procedure, User
 from engine.projections import APPOINTMENT, DOSSIERS, DUE, EVENTS, INSTANCES, TASKS
+from engine.search import search_key
 from engine.services import catalogue, dossiers, tasks
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -196,12 +197,12 @@ class OpenCopier:
         by = (NOW - self.age(step)) - ready["created_at"]
         out["process_instance"].append({**shifted(template.instance, by, "created_at",
                                                   "updated_at"), "id": instance_id})
+        code, name = f"OPEN-{n:07d}", f"{NAMES[n % len(NAMES)]} {n}"
         out["dossier"].append({
             **shifted(template.dossier, by, "received_at", "appointment_at",
                       "original_appointment_at", "submitted_at"),
-            "id": dossier_id, "instance_id": instance_id, "code": f"OPEN-{n:07d}",
-            "applicant_name": f"{NAMES[n % len(NAMES)]} {n}",
-            "applicant_id_number": f"{n:012d}"})
+            "id": dossier_id, "instance_id": instance_id, "code": code,
+            "applicant_name": name, "applicant_id_number": f"{n:012d}"})
         new_ids = {t["id"]: str(uuid.UUID(int=rng.getrandbits(128), version=4))
                    for t in template.tasks}
         for task in template.tasks:
@@ -210,6 +211,7 @@ class OpenCopier:
                    "id": new_ids[task["id"]], "dossier_id": dossier_id,
                    "instance_id": instance_id}
             if task["state"] == "ready":
+                row["search_key"] = search_key(code, name)
                 self.spread(row)
                 self.alerts(row, dossier_id, template.dossier, out["escalation"])
             out["task"].append(row)

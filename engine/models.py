@@ -182,7 +182,13 @@ class Task(Base):
                       Index("ix_task_state_id", "state", "id", "claimed_by"),
                       # The lists by date received, as ix_task_state_role_due by deadline.
                       Index("ix_task_state_role_received", "state", "role", "received_at",
-                            "dossier_id", "created_at", "id", "department", "claimed_by"))
+                            "dossier_id", "created_at", "id", "department", "claimed_by"),
+                      # The search of the lists, LIKE '%…%' over the waiting steps' keys: a
+                      # trigram index on PostgreSQL (a plain one, unused, on SQLite).
+                      Index("ix_task_search_key", "search_key", postgresql_using="gin",
+                            postgresql_ops={"search_key": "gin_trgm_ops"},
+                            postgresql_where=text("search_key IS NOT NULL"),
+                            sqlite_where=text("search_key IS NOT NULL")))
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     dossier_id: Mapped[int] = mapped_column(ForeignKey("dossier.id"), index=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"))
@@ -201,6 +207,9 @@ class Task(Base):
     completed_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     # Its dossier's receipt time (never changes once the process runs), for the lists' order.
     received_at: Mapped[datetime | None]
+    # While it waits: its dossier's code and applicant folded (engine.search.search_key), what
+    # the lists' search matches; cleared when the step is done or cancelled.
+    search_key: Mapped[str | None] = mapped_column(String(500))
 
 
 class DueItem(Base):

@@ -27,6 +27,7 @@ from engine.models import (
     Task,
 )
 from engine.runtime import ReadyTask, Runtime
+from engine.search import search_key
 from engine.services import outbox
 from engine.specs import ParsedVersion
 from workflows.calendar import WorkingCalendar
@@ -116,7 +117,7 @@ _DROP_ITEM = delete(DUE).where(DUE.c.id == bindparam("item_id"))
 _MOVE_ITEM = update(DUE).where(DUE.c.id == bindparam("item_id")).values(
     due_at=bindparam("new_due_at"))
 _CANCEL_TASKS = update(TASKS).where(TASKS.c.id.in_(bindparam("ids", expanding=True))).values(
-    state="cancelled", completed_at=bindparam("now"))
+    state="cancelled", completed_at=bindparam("now"), search_key=None)
 _DROP_APPOINTMENT_ITEMS = delete(DUE).where(DUE.c.dossier_id == bindparam("dossier_id"),
                                             DUE.c.kind == APPOINTMENT)
 
@@ -262,7 +263,8 @@ def _project_tasks(conn: Connection, calendar: WorkingCalendar, parsed: ParsedVe
                      "form_key": task.properties.get("formKey"), "state": "ready",
                      "claimed_by": None, "created_at": now, "warn_at": None, "due_at": due_at,
                      "completed_at": None, "completed_by": None,
-                     "received_at": dossier.received_at})
+                     "received_at": dossier.received_at,
+                     "search_key": search_key(dossier.code, dossier.applicant_name)})
         if due_at is not None:
             items = due_rows(parsed.procedure.step_policy(task.bpmn_id), calendar, DEADLINE,
                              task.id, clock_start, due_at, instance_id, dossier.id)

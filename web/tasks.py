@@ -75,7 +75,7 @@ def index() -> ResponseReturnValue:
     return render_template(template, page=page, filters=filters, user=user,
                            procedures=catalogue.deployed_procedures(current_core()),
                            statuses=list(DossierStatus), urgencies=task_list.URGENCIES,
-                           urgency_labels=URGENCY_LABELS, search_cap=task_list.SEARCH_CAP)
+                           urgency_labels=URGENCY_LABELS)
 
 
 def _back(default: str) -> str:

@@ -22,8 +22,8 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from engine.bootstrap import Core
 from engine.errors import N_, Conflict, InvalidInput
 from engine.models import User
+from engine.search import fold
 from engine.services import user_rules as rules
-from engine.services.task_list import fold
 from engine.services.user_changes import (
     apply_changes,
     audit,

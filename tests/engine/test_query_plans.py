@@ -63,14 +63,14 @@ SEED = (
         :now - (:closed + :open - i) * interval '1 hour'
     FROM generate_series(1, :closed) AS i CROSS JOIN generate_series(1, 3) AS k""",
     """INSERT INTO task (id, dossier_id, instance_id, bpmn_id, name, role, state, claimed_by,
-        created_at, warn_at, due_at, received_at)
+        created_at, warn_at, due_at, received_at, search_key)
     SELECT 'ready-' || i, i, i, 'check', 'Check',
         (ARRAY['reception', 'specialist', 'head', 'leader', 'clerk'])[1 + i % 5], 'ready',
         CASE WHEN i % 2 = 0 THEN :specialist END, :now - interval '1 day',
         :now + CASE WHEN i % 5 = 1 THEN interval '-2 days' ELSE interval '1 day' END
              - interval '4 hours',
         :now + CASE WHEN i % 5 = 1 THEN interval '-2 days' ELSE interval '1 day' END,
-        :now - (:closed + :open - i) * interval '1 hour'
+        :now - (:closed + :open - i) * interval '1 hour', 'd-' || i || chr(31) || 'nguyen van ' || i
     FROM generate_series(:closed + 1, :closed + :open) AS i""",
     """INSERT INTO escalation (dossier_id, kind, ref, task_id, level, role, due_at, raised_at,
         procedure_id, settled_at)
@@ -221,6 +221,22 @@ def test_by_date_received_the_group_list_reads_its_own_index_in_order(pg_core: C
         assert "dossier" not in tables(ids), filters  # no dossier walked for the order
         if filters.view == "group":  # the available view may rather filter the deadline's
             assert ordered_by_index(ids, "ix_task_state_role_received"), ids
+
+
+def test_a_search_reads_the_waiting_steps_keys_and_no_dossier(pg_core: Core) -> None:
+    seed(pg_core, closed=1000, open_=20000)  # the index pays off over many waiting steps
+    with pg_core.db.connect() as conn:  # as autovacuum does: the keys out of the pending list
+        conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("VACUUM task"))
+    specialist = user(pg_core, "specialist")
+    searches: tuple[tuple[str, bool | None], ...] = (("D-13456", True), ("Nguyễn Văn 13456", None), ("d-3", False), ("zz", False))
+    for search, trigrams in searches:
+        ids, *rows = plans(pg_core.db, partial(task_list.task_page, pg_core, specialist,
+                                               TaskFilters(view="group", search=search), NOW))
+        assert seq_scans(ids) == set() and "dossier" not in tables(ids), search
+        # A rare name is looked up in the trigram index; a search without a trigram walks
+        # the list's order (the whole trigram index would be read and every key checked).
+        if trigrams is not None:  # a name of common words: either way, by the estimates
+            assert ("ix_task_search_key" in indexes(ids)) == trigrams, (search, ids)
 
 
 def test_my_tasks_read_the_claimed_index_in_deadline_order(pg_core: Core) -> None:

@@ -21,8 +21,10 @@ from engine import migrate
 from engine.bootstrap import Core, bootstrap
 from engine.demo import step_data
 from engine.models import Dossier, Escalation, Task, User
-from engine.services import accounts, attachments, dossiers, tasks
+from engine.search import search_key
+from engine.services import accounts, attachments, dossiers, task_list, tasks
 from engine.services.escalations import run_due
+from engine.services.task_list import TaskFilters
 from tests.engine.test_migrations import back_to_head
 from tests.fixtures.release_db import make, rows
 
@@ -143,6 +145,21 @@ def test_the_steps_carry_their_dossiers_receipt_after_the_upgrade(upgraded: Core
         pairs = uow.session.execute(select(Task.received_at, Dossier.received_at)
                                     .join(Dossier, Dossier.id == Task.dossier_id)).all()
     assert pairs and all(task == dossier for task, dossier in pairs)  # filled by 0015
+
+
+def test_the_waiting_steps_can_be_searched_after_the_upgrade(upgraded: Core) -> None:
+    with upgraded.uow() as uow:
+        found = uow.session.execute(
+            select(Task.state, Task.search_key, Task.role, Dossier.code, Dossier.applicant_name)
+            .join(Dossier, Dossier.id == Task.dossier_id)).all()
+        for state, key, _, code, name in found:  # filled by 0016 for the steps waiting
+            assert key == (search_key(code, name) if state == "ready" else None)
+        role, code = next((role, code) for state, _, role, code, _ in found if state == "ready")
+        officer = uow.session.scalars(select(User).where(User.roles == role)).first()
+    assert officer is not None
+    page = task_list.task_page(upgraded, officer, TaskFilters(view="group", search=code[-6:]),
+                               None)
+    assert code in [row.dossier.code for row in page.rows]
 
 
 def _users(core: Core) -> list[User]:

@@ -14,8 +14,9 @@ from sqlalchemy import event, select, update
 
 from engine.bootstrap import Core
 from engine.models import Dossier, Task
+from engine.search import fold, needle, search_key
 from engine.services import accounts, submissions, task_list, tasks
-from engine.services.task_list import TaskFilters, fold, task_page
+from engine.services.task_list import TaskFilters, task_page
 from tests.conftest import MONDAY_9AM, at
 from tests.engine.test_reception import submitted
 from tests.engine.walk import APPLICANT, complete, ready_tasks, receive, user
@@ -124,6 +125,32 @@ def test_a_search_finds_a_dossier_by_its_code(core: Core, five: dict[str, str]) 
 def test_a_search_respects_the_other_filters(core: Core, five: dict[str, str]) -> None:
     assert _names(core, search="th", urgency="due_soon") == ["Bích", "Thọ"]
     assert _names(core, search="th", urgency="overdue") == []
+
+
+def test_a_search_takes_percent_signs_and_underscores_as_typed(core: Core,
+                                                              five: dict[str, str]) -> None:
+    assert _names(core, search="%") == _names(core, search="_") == []
+    assert _names(core, search="/") == _names(core, search="n%n") == []
+
+
+@pytest.mark.parametrize(("search", "like", "indexed"), [
+    ("Nguyễn", "%nguyen%", True), ("an", "%an%", False), ("a b c", "%a b c%", False),
+    ("50%_/x", "%50/%/_//x%", False), ("H01-0001", "%h01-0001%", True), ("  ", None, None)])
+def test_a_search_is_a_like_pattern_marked_when_the_trigram_index_can_serve_it(
+        search: str, like: str | None, indexed: bool | None) -> None:
+    found = needle(search)
+    assert (found.like, found.indexed) == (like, indexed) if found else like is None
+
+
+def test_a_waiting_step_keeps_its_dossiers_folded_code_and_applicant_until_done(
+        core: Core) -> None:
+    code = _receive(core, "Nguyễn Văn An", MONDAY_9AM)
+    complete(core, code, "check_records", at(24, 9))
+    with core.uow() as uow:
+        keys = dict(uow.session.execute(select(Task.state, Task.search_key).join(
+            Dossier, Dossier.id == Task.dossier_id).where(Dossier.code == code)).all())
+    assert keys == {"completed": None, "ready": f"{code.lower()}\x1fnguyen van an"}
+    assert keys["ready"] == search_key(code, "Nguyễn Văn An")
 
 
 def test_folding_removes_case_and_vietnamese_accents() -> None:
