@@ -42,7 +42,8 @@ Then the database is checked (see `check`): every completion a client saw succee
 recorded once; no task completed twice; every ready user task of every running workflow has
 its ready task row and no other row is ready (lost);
 each dossier's status is the last one its event log names; each instance's revision is one
-more than the saves its event log records.
+more than the saves its event log records; each waiting step carries its dossier's status and
+search key, and no other step any.
 
 Ends with `RESULT completions_per_s=… p50_ms=… p95_ms=… p99_ms=… errors=… conflicts=… lost=…
 duplicated=… inconsistent=… inprocess_per_s=… of_inprocess=… workers=… cpu_ms=… claim_share=…`
@@ -90,6 +91,7 @@ from engine.bootstrap import Core, Settings, bootstrap  # noqa: E402
 from engine.db import make_engine  # noqa: E402
 from engine.demo import step_data  # noqa: E402
 from engine.models import Dossier, Event, ProcessInstance, Task, User  # noqa: E402
+from engine.search import search_key  # noqa: E402
 from engine.services import catalogue, dossiers, tasks  # noqa: E402
 from web.production import GUNICORN_CONFIG  # noqa: E402
 
@@ -493,6 +495,7 @@ class Findings:
     duplicated: int = 0  # a task completed twice (two events, or two 2xx answers)
     status_mismatch: int = 0  # the dossier's status is not its event log's last
     revision_mismatch: int = 0  # revision != 1 + saves (completions) in the event log
+    copy_mismatch: int = 0  # a step's copy of its dossier's status or search key is stale
     dossiers: int = 0
 
     @property
@@ -503,7 +506,7 @@ class Findings:
     @property
     def inconsistent(self) -> int:
         """Dossiers whose rows disagree with their event log."""
-        return self.status_mismatch + self.revision_mismatch
+        return self.status_mismatch + self.revision_mismatch + self.copy_mismatch
 
 
 def check(core: Core, tallies: dict[int, Tally]) -> Findings:
@@ -528,6 +531,12 @@ def check(core: Core, tallies: dict[int, Tally]) -> Findings:
                 if state != "completed" or by != user_id or count < 1 \
                         or actor != names[user_id]:
                     found.unrecorded += 1
+        for state, copied, key, status, code, name in session.execute(
+                select(Task.state, Task.dossier_status, Task.search_key, Dossier.status,
+                       Dossier.code, Dossier.applicant_name)
+                .join(Dossier, Dossier.id == Task.dossier_id)):
+            wanted_copy = (status, search_key(code, name)) if state == "ready" else (None, None)
+            found.copy_mismatch += (copied, key) != wanted_copy
         ready_rows: dict[int, set[str]] = {}
         for task_id, instance_id in session.execute(
                 select(Task.id, Task.instance_id).where(Task.state == "ready")):
@@ -625,6 +634,7 @@ def table(runs: list[Run], inprocess: tuple[int, float]) -> str:
         lines.append(f"{run.label}: checked {f.dossiers} dossiers: unrecorded {f.unrecorded}, "
                      f"missing ready {f.missing_ready}, phantom ready {f.phantom_ready}, "
                      f"duplicated {f.duplicated}, status mismatch {f.status_mismatch}, "
+                     f"stale step copies {f.copy_mismatch}, "
                      f"revision mismatch {f.revision_mismatch}")
         odd = {k: v for k, v in run.total.statuses.items() if not k.endswith((" 200", " 201"))}
         if odd:

@@ -212,6 +212,7 @@ class OpenCopier:
                    "instance_id": instance_id}
             if task["state"] == "ready":
                 row["search_key"] = search_key(code, name)
+                row["dossier_status"] = template.dossier["status"]
                 self.spread(row)
                 self.alerts(row, dossier_id, template.dossier, out["escalation"])
             out["task"].append(row)

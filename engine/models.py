@@ -183,6 +183,16 @@ class Task(Base):
                       # The lists by date received, as ix_task_state_role_due by deadline.
                       Index("ix_task_state_role_received", "state", "role", "received_at",
                             "dossier_id", "created_at", "id", "department", "claimed_by"),
+                      # The lists filtered by the dossier's status, in either order, over
+                      # the waiting steps alone (their copy of it is cleared once done).
+                      Index("ix_task_status_role_due", "state", "role", "dossier_status",
+                            "due_at", "created_at", "id", "department", "claimed_by",
+                            postgresql_where=text("dossier_status IS NOT NULL"),
+                            sqlite_where=text("dossier_status IS NOT NULL")),
+                      Index("ix_task_status_role_received", "state", "role", "dossier_status",
+                            "received_at", "dossier_id", "created_at", "id", "department",
+                            "claimed_by", postgresql_where=text("dossier_status IS NOT NULL"),
+                            sqlite_where=text("dossier_status IS NOT NULL")),
                       # The search of the lists, LIKE '%…%' over the waiting steps' keys: a
                       # trigram index on PostgreSQL (a plain one, unused, on SQLite).
                       Index("ix_task_search_key", "search_key", postgresql_using="gin",
@@ -210,6 +220,9 @@ class Task(Base):
     # While it waits: its dossier's code and applicant folded (engine.search.search_key), what
     # the lists' search matches; cleared when the step is done or cancelled.
     search_key: Mapped[str | None] = mapped_column(String(500))
+    # While it waits: its dossier's status (written with the dossier's), for the lists' status
+    # filter; cleared when the step is done or cancelled.
+    dossier_status: Mapped[int | None] = mapped_column(Integer)
 
 
 class DueItem(Base):

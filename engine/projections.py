@@ -117,7 +117,9 @@ _DROP_ITEM = delete(DUE).where(DUE.c.id == bindparam("item_id"))
 _MOVE_ITEM = update(DUE).where(DUE.c.id == bindparam("item_id")).values(
     due_at=bindparam("new_due_at"))
 _CANCEL_TASKS = update(TASKS).where(TASKS.c.id.in_(bindparam("ids", expanding=True))).values(
-    state="cancelled", completed_at=bindparam("now"), search_key=None)
+    state="cancelled", completed_at=bindparam("now"), search_key=None, dossier_status=None)
+_MOVE_STATUS = update(TASKS).where(TASKS.c.id.in_(bindparam("ids", expanding=True))).values(
+    dossier_status=bindparam("status"))
 _DROP_APPOINTMENT_ITEMS = delete(DUE).where(DUE.c.dossier_id == bindparam("dossier_id"),
                                             DUE.c.kind == APPOINTMENT)
 
@@ -222,12 +224,16 @@ def project(conn: Connection, runtime: Runtime, calendar: WorkingCalendar,
     nothing to drop. `dossier_changes`, if given, receives the dossier's columns written.
     """
     ready = runtime.ready_tasks(workflow)
+    status = _target_status(workflow, ready)
     _project_tasks(conn, calendar, parsed, dossier, instance_id, ready, now, previous,
-                   clock_start or now, started)
+                   clock_start or now, started, status)
     if parsed.has_timers:
         _project_timers(conn, runtime, dossier, instance_id, workflow, started)
-    changes = _project_status(conn, calendar, parsed, dossier, instance_id, workflow, ready,
+    changes = _project_status(conn, calendar, parsed, dossier, instance_id, workflow, status,
                               now, actor, events, started)
+    waiting = previous.intersection(task.id for task in ready)
+    if waiting and status != dossier.status:  # the steps still waiting carry the new status
+        conn.execute(_MOVE_STATUS, {"ids": sorted(waiting), "status": int(status)})
     if dossier_changes is not None:
         dossier_changes.update(changes)
     return ready
@@ -236,7 +242,7 @@ def project(conn: Connection, runtime: Runtime, calendar: WorkingCalendar,
 def _project_tasks(conn: Connection, calendar: WorkingCalendar, parsed: ParsedVersion,
                    dossier: DossierState, instance_id: int, ready: list[ReadyTask],
                    now: datetime, existing: set[str], clock_start: datetime,
-                   started: bool) -> None:
+                   started: bool, status: DossierStatus) -> None:
     ready_ids = [task.id for task in ready]
     gone = existing.difference(ready_ids)
     if gone:
@@ -264,7 +270,8 @@ def _project_tasks(conn: Connection, calendar: WorkingCalendar, parsed: ParsedVe
                      "claimed_by": None, "created_at": now, "warn_at": None, "due_at": due_at,
                      "completed_at": None, "completed_by": None,
                      "received_at": dossier.received_at,
-                     "search_key": search_key(dossier.code, dossier.applicant_name)})
+                     "search_key": search_key(dossier.code, dossier.applicant_name),
+                     "dossier_status": int(status)})
         if due_at is not None:
             items = due_rows(parsed.procedure.step_policy(task.bpmn_id), calendar, DEADLINE,
                              task.id, clock_start, due_at, instance_id, dossier.id)
@@ -293,19 +300,22 @@ def _project_timers(conn: Connection, runtime: Runtime, dossier: DossierState,
             for ref, due_at in wanted.items()])
 
 
+def _target_status(workflow: BpmnWorkflow, ready: list[ReadyTask]) -> DossierStatus:
+    """The status the dossier's ready steps declare (the highest), or returned once the
+    process has ended, or else processing."""
+    if workflow.is_completed():
+        return DossierStatus.RESULT_RETURNED
+    declared = [int(t.properties["dossierStatus"]) for t in ready
+                if t.properties.get("dossierStatus")]
+    return DossierStatus(max(declared)) if declared else DossierStatus.PROCESSING
+
+
 def _project_status(conn: Connection, calendar: WorkingCalendar, parsed: ParsedVersion,
                     dossier: DossierState, instance_id: int, workflow: BpmnWorkflow,
-                    ready: list[ReadyTask], now: datetime, actor: str | None,
+                    target: DossierStatus, now: datetime, actor: str | None,
                     events: list[dict[str, Any]], started: bool) -> dict[str, Any]:
-    """Move the dossier to the status its ready steps declare; the columns written."""
-    target = DossierStatus.PROCESSING
-    if workflow.is_completed():
-        target = DossierStatus.RESULT_RETURNED
-    else:
-        declared = [int(t.properties["dossierStatus"]) for t in ready
-                    if t.properties.get("dossierStatus")]
-        if declared:
-            target = DossierStatus(max(declared))
+    """Move the dossier to `target`, the status its ready steps declare; the columns
+    written."""
     current = DossierStatus(dossier.status)
     if target == current:
         return {}

@@ -88,7 +88,10 @@ def _where(query: _Query, user: User, filters: TaskFilters, now: datetime | None
     if filters.procedure:
         query = query.where(Procedure.code == filters.procedure)
     if filters.status is not None:
-        query = query.where(Dossier.status == filters.status)
+        # The step's copy of its dossier's status: ix_task_status_role_due (or _received)
+        # lists only the steps of that status, where the dossier's own column made PostgreSQL
+        # probe the dossier of every waiting step of the role when few or none had it.
+        query = query.where(Task.dossier_status == filters.status)
     if filters.urgency and now is not None:
         query = query.where(_urgency_clause(filters.urgency, now))
     wanted = needle(filters.search)
@@ -124,10 +127,9 @@ def _joined(query: _Query) -> _Query:
 
 def _ids(filters: TaskFilters) -> _Query:
     query = select(Task.id)
-    if filters.procedure or filters.status is not None:
-        query = query.join(Dossier, Dossier.id == Task.dossier_id)
     if filters.procedure:
-        query = query.join(Procedure, Procedure.id == Dossier.procedure_id)
+        query = query.join(Dossier, Dossier.id == Task.dossier_id).join(
+            Procedure, Procedure.id == Dossier.procedure_id)
     return query
 
 

@@ -190,7 +190,7 @@ _LOCK_WORKFLOW = (
 _MARK_COMPLETED = (
     update(TASKS).where(TASKS.c.id == bindparam("task_id"))
     .values(state="completed", completed_at=bindparam("now"),
-            completed_by=bindparam("user_id"), search_key=None,
+            completed_by=bindparam("user_id"), search_key=None, dossier_status=None,
             claimed_by=func.coalesce(TASKS.c.claimed_by, bindparam("user_id")))
 )
 

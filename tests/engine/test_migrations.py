@@ -196,3 +196,17 @@ def test_the_models_and_the_migrations_agree(any_db: Engine) -> None:
     with any_db.connect() as connection:
         diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     assert diff == []
+
+
+@pytest.mark.postgres
+def test_the_trigram_index_does_not_hang_on_the_schema_of_the_tables(pg_engine: Engine) -> None:
+    # pg_trgm lives in `public` (or wherever it was first installed), not in the schema of
+    # MotCua's tables: dropping that schema must not drop other schemas' trigram indexes.
+    with pg_engine.connect() as conn:
+        schema, current = conn.execute(text(
+            "SELECT extnamespace::regnamespace::text, current_schema() FROM pg_extension "
+            "WHERE extname = 'pg_trgm'")).one()
+        definition = conn.scalar(text("SELECT indexdef FROM pg_indexes WHERE indexname = "
+                                      "'ix_task_search_key' AND schemaname = current_schema()"))
+    assert schema != current
+    assert f"USING gin (search_key {schema}.gin_trgm_ops) WHERE" in definition

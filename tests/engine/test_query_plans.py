@@ -30,7 +30,8 @@ from tests.engine import walk
 pytestmark = pytest.mark.postgres
 NOW = MONDAY_9AM
 WATCHED = {"dossier", "task", "event", "escalation", "due_item"}
-TASK_INDEXES = {"ix_task_state_role_due", "ix_task_claimed_state_due", "ix_task_state_created"}
+TASK_INDEXES = {"ix_task_state_role_due", "ix_task_claimed_state_due", "ix_task_state_created",
+                "ix_task_status_role_due"}
 
 # Closed dossiers (1..:closed) with three completed steps each and a settled alert on every
 # tenth; open ones after them with one waiting step each, spread over the roles, every other
@@ -63,14 +64,15 @@ SEED = (
         :now - (:closed + :open - i) * interval '1 hour'
     FROM generate_series(1, :closed) AS i CROSS JOIN generate_series(1, 3) AS k""",
     """INSERT INTO task (id, dossier_id, instance_id, bpmn_id, name, role, state, claimed_by,
-        created_at, warn_at, due_at, received_at, search_key)
+        created_at, warn_at, due_at, received_at, search_key, dossier_status)
     SELECT 'ready-' || i, i, i, 'check', 'Check',
         (ARRAY['reception', 'specialist', 'head', 'leader', 'clerk'])[1 + i % 5], 'ready',
         CASE WHEN i % 2 = 0 THEN :specialist END, :now - interval '1 day',
         :now + CASE WHEN i % 5 = 1 THEN interval '-2 days' ELSE interval '1 day' END
              - interval '4 hours',
         :now + CASE WHEN i % 5 = 1 THEN interval '-2 days' ELSE interval '1 day' END,
-        :now - (:closed + :open - i) * interval '1 hour', 'd-' || i || chr(31) || 'nguyen van ' || i
+        :now - (:closed + :open - i) * interval '1 hour',
+        'd-' || i || chr(31) || 'nguyen van ' || i, 4
     FROM generate_series(:closed + 1, :closed + :open) AS i""",
     """INSERT INTO escalation (dossier_id, kind, ref, task_id, level, role, due_at, raised_at,
         procedure_id, settled_at)
@@ -223,12 +225,27 @@ def test_by_date_received_the_group_list_reads_its_own_index_in_order(pg_core: C
             assert ordered_by_index(ids, "ix_task_state_role_received"), ids
 
 
+def test_a_status_filter_reads_the_waiting_steps_of_that_status_in_order(pg_core: Core
+                                                                         ) -> None:
+    seed(pg_core)
+    specialist = user(pg_core, "specialist")
+    for status in (4, 9):  # the common one, and one that no waiting step has
+        for sort, index in (("deadline", "ix_task_status_role_due"),
+                            ("received", "ix_task_status_role_received")):
+            ids, *_ = plans(pg_core.db, partial(
+                task_list.task_page, pg_core, specialist,
+                TaskFilters(view="group", status=status, sort=sort), NOW))
+            assert seq_scans(ids) == set() and "dossier" not in tables(ids), (status, sort)
+            assert ordered_by_index(ids, index), (status, sort, ids)
+
+
 def test_a_search_reads_the_waiting_steps_keys_and_no_dossier(pg_core: Core) -> None:
     seed(pg_core, closed=1000, open_=20000)  # the index pays off over many waiting steps
     with pg_core.db.connect() as conn:  # as autovacuum does: the keys out of the pending list
         conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("VACUUM task"))
     specialist = user(pg_core, "specialist")
-    searches: tuple[tuple[str, bool | None], ...] = (("D-13456", True), ("Nguyễn Văn 13456", None), ("d-3", False), ("zz", False))
+    searches: tuple[tuple[str, bool | None], ...] = (
+        ("D-13456", True), ("Nguyễn Văn 13456", None), ("d-3", False), ("zz", False))
     for search, trigrams in searches:
         ids, *rows = plans(pg_core.db, partial(task_list.task_page, pg_core, specialist,
                                                TaskFilters(view="group", search=search), NOW))

@@ -6,6 +6,7 @@ import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -13,15 +14,18 @@ from hypothesis import strategies as st
 from sqlalchemy import event, select, update
 
 from engine.bootstrap import Core
+from engine.demo import step_data
 from engine.models import Dossier, Task
 from engine.search import fold, needle, search_key
-from engine.services import accounts, submissions, task_list, tasks
+from engine.services import accounts, catalogue, submissions, task_list, tasks
 from engine.services.task_list import TaskFilters, task_page
+from engine.specs import read_package
 from tests.conftest import MONDAY_9AM, at
 from tests.engine.test_reception import submitted
 from tests.engine.walk import APPLICANT, complete, ready_tasks, receive, user
 
 NOW = at(26, 10)  # Thursday 26/11/2026 10:00
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
 
 def _receive(core: Core, name: str, when: datetime, procedure: str | None = None) -> str:
@@ -36,8 +40,10 @@ def _set(core: Core, code: str, *, due_at: datetime | None, warn_at: datetime | 
         dossier = uow.session.query(Dossier).filter_by(code=code).one()
         uow.session.execute(update(Task).where(Task.dossier_id == dossier.id)
                             .values(due_at=due_at, warn_at=warn_at))
-        if status is not None:
+        if status is not None:  # as the projection writes it: on the dossier and its steps
             dossier.status = status
+            uow.session.execute(update(Task).where(Task.dossier_id == dossier.id)
+                                .values(dossier_status=status))
         uow.commit()
 
 
@@ -151,6 +157,50 @@ def test_a_waiting_step_keeps_its_dossiers_folded_code_and_applicant_until_done(
             Dossier, Dossier.id == Task.dossier_id).where(Dossier.code == code)).all())
     assert keys == {"completed": None, "ready": f"{code.lower()}\x1fnguyen van an"}
     assert keys["ready"] == search_key(code, "Nguyễn Văn An")
+
+
+def _status_copies(core: Core, code: str) -> tuple[int, dict[str, int | None]]:
+    """The dossier's status, and each of its steps' copy of it by step (the latest)."""
+    with core.uow() as uow:
+        status = uow.session.scalars(select(Dossier.status).where(Dossier.code == code)).one()
+        copies = dict(uow.session.execute(
+            select(Task.bpmn_id, Task.dossier_status).join(Dossier, Dossier.id == Task.dossier_id)
+            .where(Dossier.code == code).order_by(Task.created_at, Task.state.desc())).all())
+    return status, copies
+
+
+def test_a_waiting_step_carries_its_dossiers_status_and_a_done_one_none(core: Core) -> None:
+    code = _receive(core, "Nguyễn Văn An", MONDAY_9AM)
+    assert _status_copies(core, code) == (4, {"check_records": 4})
+    complete(core, code, "check_records", at(23, 10),
+             step_data("check_records", "2026-11-23", complete=False))
+    assert _status_copies(core, code) == (5, {"check_records": None, "receive_supplement": 5})
+    assert _names(core, "reception", view="group", status=5) == ["An"]
+    complete(core, code, "receive_supplement", at(24, 10))
+    assert _status_copies(core, code)[1]["check_records"] == 4  # waiting again, processing
+    for step in ("check_records", "draft_certificate", "review", "sign"):
+        complete(core, code, step, at(25, 9))
+    status, copies = _status_copies(core, code)
+    assert (status, copies["return_result"], copies["sign"]) == (9, 9, None)
+    assert _names(core, "reception", view="group", status=9) == ["An"]
+    assert _names(core, "reception", view="group", status=4) == []
+    complete(core, code, "return_result", at(25, 10))
+    assert set(_status_copies(core, code)[1].values()) == {None}
+
+
+def test_the_steps_still_waiting_take_the_status_a_parallel_step_moves_the_dossier_to(
+        core: Core) -> None:
+    catalogue.deploy(core, read_package(FIXTURES / "parallel_fees"), "test", MONDAY_9AM)
+    code = receive(core, MONDAY_9AM, procedure_code="parallel_fees").code
+    assert _status_copies(core, code) == (4, {"check": 4, "assess_fees": 4})
+    complete(core, code, "assess_fees", at(23, 10), {})  # reception now collects the fees
+    assert _status_copies(core, code) == (6, {"check": 6, "assess_fees": None,
+                                              "collect_fees": 6})
+    assert _names(core, view="group", status=6) == ["An"]  # the check waits for the fees too
+    assert _names(core, view="group", status=4) == []
+    complete(core, code, "collect_fees", at(23, 11), {})
+    assert _status_copies(core, code) == (4, {"check": 4, "assess_fees": None,
+                                              "collect_fees": None})
 
 
 def test_folding_removes_case_and_vietnamese_accents() -> None:

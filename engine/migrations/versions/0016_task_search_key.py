@@ -48,10 +48,17 @@ def upgrade() -> None:
     for start in range(0, len(waiting), BATCH):
         conn.execute(fill, [{"task_id": task_id, "key": search_key(code, name)}
                             for task_id, code, name in waiting[start:start + BATCH]])
+    ops = "gin_trgm_ops"
     if conn.dialect.name == "postgresql":
-        op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+        # In `public`, not the schema MotCua's tables are in: an extension belongs to one
+        # schema of the database, and dropping that schema would drop it and every trigram
+        # index of the other schemas (tests and deployments may keep one schema each). The
+        # operator class is named with its schema, wherever an earlier install put it.
+        op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public")
+        ops = conn.scalar(sa.text("SELECT extnamespace::regnamespace::text FROM pg_extension "
+                                  "WHERE extname = 'pg_trgm'")) + ".gin_trgm_ops"
     op.create_index("ix_task_search_key", "task", ["search_key"], unique=False,
-                    postgresql_using="gin", postgresql_ops={"search_key": "gin_trgm_ops"},
+                    postgresql_using="gin", postgresql_ops={"search_key": ops},
                     postgresql_where=sa.text("search_key IS NOT NULL"),
                     sqlite_where=sa.text("search_key IS NOT NULL"))
 
