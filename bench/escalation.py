@@ -94,6 +94,7 @@ from engine.projections import (  # noqa: E402
     TASKS,
     TIMER,
 )
+from engine.search import search_key  # noqa: E402
 from engine.services import catalogue, dossiers  # noqa: E402
 from engine.services.escalations import (  # noqa: E402
     CHUNK as ESCALATION_CHUNK,
@@ -338,7 +339,9 @@ def copy_dossiers(core: Core, templates: list[Template], count: int) -> list[int
                 shift = moved.get(task["id"], offset)
                 task_rows.append({**task, "id": new_ids[task["id"]], "dossier_id": dossier_id,
                                   "instance_id": instance_id,
-                                  "due_at": task["due_at"] and task["due_at"] + shift})
+                                  "due_at": task["due_at"] and task["due_at"] + shift,
+                                  "search_key": task["search_key"] and search_key(
+                                      f"BENCH-{n:07d}", template.dossier["applicant_name"])})
             for item in items:
                 item.update(instance_id=instance_id, dossier_id=dossier_id,
                             ref=new_ids.get(item["ref"], item["ref"]))

@@ -219,7 +219,7 @@ class Task(Base):
     received_at: Mapped[datetime | None]
     # While it waits: its dossier's code and applicant folded (engine.search.search_key), what
     # the lists' search matches; cleared when the step is done or cancelled.
-    search_key: Mapped[str | None] = mapped_column(String(500))
+    search_key: Mapped[str | None] = mapped_column(Text)
     # While it waits: its dossier's status (written with the dossier's), for the lists' status
     # filter; cleared when the step is done or cancelled.
     dossier_status: Mapped[int | None] = mapped_column(Integer)

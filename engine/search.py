@@ -49,7 +49,11 @@ def fold(text: str) -> str:
 
 
 def search_key(code: str, applicant_name: str) -> str:
-    """What a search of the task lists matches: the dossier's code and applicant, folded."""
+    """What a search of the task lists matches: the dossier's code and applicant, folded.
+
+    Stored on each waiting step (migration 0016 filled them): a change to `fold` or to this
+    key needs a migration that computes the waiting steps' keys again.
+    """
     return fold(code) + KEY_SEPARATOR + fold(applicant_name)
 
 

@@ -61,7 +61,8 @@ def task_list_json() -> ResponseReturnValue:
          "claimed_by_name": r.claimed_by_name, "applicant_name": r.dossier.applicant_name,
          "procedure": r.procedure.code, "dossier_status": r.dossier.status,
          "received_at": _iso(r.dossier.received_at)} for r in page.rows],
-        "page": filters.page, "has_next": page.has_next})
+        "page": filters.page, "has_next": page.has_next,
+        "searched_all": True})  # kept for v1 clients: every waiting step is searched (0016)
 
 
 def _comment_json(row: comments.CommentRow) -> dict[str, Any]:
@@ -145,7 +146,9 @@ def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any
 
 _LIST = {"type": "object", "properties": {
     "tasks": {"type": "array", "items": ref("WorkTask")}, "page": {"type": "integer"},
-    "has_next": {"type": "boolean"}}}
+    "has_next": {"type": "boolean"}, "searched_all": {
+        "type": "boolean", "deprecated": True,
+        "description": "Always true: the search covers every waiting step."}}}
 _UPLOAD = {"required": True, "content": {"multipart/form-data": {"schema": {
     "type": "object", "required": ["file"],
     "properties": {"file": {"type": "string", "format": "binary",

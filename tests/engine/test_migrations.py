@@ -210,3 +210,18 @@ def test_the_trigram_index_does_not_hang_on_the_schema_of_the_tables(pg_engine: 
                                       "'ix_task_search_key' AND schemaname = current_schema()"))
     assert schema != current
     assert f"USING gin (search_key {schema}.gin_trgm_ops) WHERE" in definition
+
+
+class _Without:
+    """A connection to a server where pg_trgm is neither created nor available."""
+
+    def scalar(self, statement: Any) -> int:
+        return 0
+
+
+def test_without_pg_trgm_the_upgrade_stops_saying_what_to_do() -> None:
+    import importlib
+
+    step = importlib.import_module("engine.migrations.versions.0016_task_search_key")
+    with pytest.raises(RuntimeError, match="CREATE EXTENSION pg_trgm SCHEMA public"):
+        step._create_pg_trgm(_Without())

@@ -18,6 +18,7 @@ from engine.demo import step_data
 from engine.models import Dossier, Task
 from engine.search import fold, needle, search_key
 from engine.services import accounts, catalogue, submissions, task_list, tasks
+from engine.services.escalations import run_due
 from engine.services.task_list import TaskFilters, task_page
 from engine.specs import read_package
 from tests.conftest import MONDAY_9AM, at
@@ -201,6 +202,26 @@ def test_the_steps_still_waiting_take_the_status_a_parallel_step_moves_the_dossi
     complete(core, code, "collect_fees", at(23, 11), {})
     assert _status_copies(core, code) == (4, {"check": 4, "assess_fees": None,
                                               "collect_fees": None})
+
+
+def test_a_step_cancelled_by_a_timer_keeps_no_copy_and_the_next_one_has_them(
+        core: Core) -> None:
+    catalogue.deploy(core, read_package(FIXTURES / "timed_review"), "test", MONDAY_9AM)
+    code = receive(core, MONDAY_9AM, procedure_code="timed_review").code
+    run_due(core, MONDAY_9AM + timedelta(hours=3), "test")  # the review's 2 hours are up
+    with core.uow() as uow:
+        copies = {row.bpmn_id: (row.state, row.dossier_status, row.search_key) for row in
+                  uow.session.execute(select(Task.bpmn_id, Task.state, Task.dossier_status,
+                                             Task.search_key)
+                                      .join(Dossier, Dossier.id == Task.dossier_id)
+                                      .where(Dossier.code == code))}
+    assert copies == {"review": ("cancelled", None, None),
+                      "handle_late": ("ready", 4, search_key(code, APPLICANT["name"]))}
+
+
+def test_a_name_that_folds_longer_is_received_and_found(core: Core) -> None:
+    _receive(core, "Lê " + "ﬃ" * 197, MONDAY_9AM)  # each ligature folds to three letters
+    assert _names(core, search="le ffiffi") == ["ﬃ" * 197]
 
 
 def test_folding_removes_case_and_vietnamese_accents() -> None:

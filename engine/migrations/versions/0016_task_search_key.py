@@ -39,7 +39,8 @@ DOSSIER = sa.table("dossier", sa.column("id", sa.Integer), sa.column("code", sa.
 def upgrade() -> None:
     """Apply this migration."""
     conn = op.get_bind()
-    op.add_column("task", sa.Column("search_key", sa.String(length=500), nullable=True))
+    # Unbounded: folding may lengthen a name (a ligature 'ﬃ' gives 'ffi').
+    op.add_column("task", sa.Column("search_key", sa.Text(), nullable=True))
     waiting = conn.execute(
         sa.select(TASK.c.id, DOSSIER.c.code, DOSSIER.c.applicant_name)
         .join(DOSSIER, DOSSIER.c.id == TASK.c.dossier_id).where(TASK.c.state == "ready")).all()
@@ -54,13 +55,32 @@ def upgrade() -> None:
         # schema of the database, and dropping that schema would drop it and every trigram
         # index of the other schemas (tests and deployments may keep one schema each). The
         # operator class is named with its schema, wherever an earlier install put it.
-        op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public")
+        _create_pg_trgm(conn)
         ops = conn.scalar(sa.text("SELECT extnamespace::regnamespace::text FROM pg_extension "
                                   "WHERE extname = 'pg_trgm'")) + ".gin_trgm_ops"
     op.create_index("ix_task_search_key", "task", ["search_key"], unique=False,
                     postgresql_using="gin", postgresql_ops={"search_key": ops},
                     postgresql_where=sa.text("search_key IS NOT NULL"),
                     sqlite_where=sa.text("search_key IS NOT NULL"))
+
+
+def _create_pg_trgm(conn: sa.Connection) -> None:
+    """CREATE EXTENSION pg_trgm, or stop the upgrade (nothing of it kept) saying what to do."""
+    if conn.scalar(sa.text("SELECT count(*) FROM pg_extension WHERE extname = 'pg_trgm'")):
+        return
+    advice = ("MotCua's task lists need PostgreSQL's pg_trgm extension (release 0016): "
+              "the database's owner (or a superuser) runs `CREATE EXTENSION pg_trgm SCHEMA "
+              "public;` in this database, then `motcua init-db` again. Nothing was changed.")
+    if not conn.scalar(sa.text("SELECT count(*) FROM pg_available_extensions "
+                               "WHERE name = 'pg_trgm'")):
+        raise RuntimeError("pg_trgm is not installed on the database server (Debian and "
+                           "Ubuntu: it comes with the postgresql package; elsewhere "
+                           "postgresql-contrib). " + advice)
+    try:
+        with conn.begin_nested():
+            conn.execute(sa.text("CREATE EXTENSION pg_trgm SCHEMA public"))
+    except sa.exc.DBAPIError as error:
+        raise RuntimeError(f"{advice} (PostgreSQL said: {error.orig})") from error
 
 
 def downgrade() -> None:
