@@ -201,6 +201,7 @@ def task_calls(core: Core, officer: User) -> dict[str, Callable[[], Any]]:
         "group, due soon": page(view="group", urgency="due_soon"),
         "group, one procedure": page(view="group", procedure="judicial_record_certificate"),
         "group, status 4": page(view="group", status=4),
+        "group, status 9 (none of the role's)": page(view="group", status=9),
         "group, search 'nguyen van an 1'": page(view="group", search="nguyen van an 1"),
         "group, search a code 'open-0012345'": page(view="group", search="open-0012345"),
         "group, search a common word 'Văn'": page(view="group", search="Văn"),
