@@ -27,7 +27,6 @@ from web import current_core, lang, now, translate
 from web.auth import OFFICER_ROLES, current_officer, role_required
 from web.views import step_label
 from workflows.forms import FORM_ERROR_KEY, coerce_form
-from workflows.statuses import DossierStatus
 
 bp = Blueprint("tasks", __name__)
 URGENCY_LABELS = {
@@ -74,7 +73,7 @@ def index() -> ResponseReturnValue:
     template = "tasks/_list.html" if request.headers.get("HX-Request") else "tasks/index.html"
     return render_template(template, page=page, filters=filters, user=user,
                            procedures=catalogue.deployed_procedures(current_core()),
-                           statuses=list(DossierStatus), urgencies=task_list.URGENCIES,
+                           statuses=task_list.WAITING_STATUSES, urgencies=task_list.URGENCIES,
                            urgency_labels=URGENCY_LABELS)
 
 

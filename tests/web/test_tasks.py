@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -175,6 +176,15 @@ def test_the_list_is_filtered_and_searched_from_the_query_string(
     assert len(_task_ids(client.get("/?status=4&urgency=on_track")
                          .get_data(as_text=True))) == 2
     assert 'data-testid="no-tasks"' in client.get("/?status=9").get_data(as_text=True)
+
+
+def test_the_status_filter_offers_the_statuses_a_waiting_step_can_have(
+        client: FlaskClient, auth: Auth, sqlite_core: Core) -> None:
+    auth.login("specialist")
+    page = client.get("/").get_data(as_text=True)
+    select = page[page.index('id="status"'):]
+    offered = re.findall(r'<option value="(\d+)"', select[:select.index("</select>")])
+    assert offered == ["2", "4", "5", "6", "7", "9"]  # not 1, 3, 8 or 10: no step waits then
 
 
 def test_htmx_gets_the_list_alone(client: FlaskClient, auth: Auth, sqlite_core: Core) -> None:
