@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Row, Select, Table, func, or_, select
+from sqlalchemy import Row, Select, Table, func, literal, or_, select
 from sqlalchemy.orm import Bundle
 
 from engine.bootstrap import Core
@@ -106,8 +106,10 @@ def _where(query: _Query, user: User, filters: TaskFilters, now: datetime | None
         # The step's own folded code and applicant: its trigram index on PostgreSQL finds a
         # rare name among every waiting step; a common one is met walking the list's order.
         # A search without a trigram walks the order: `key || ''` is not what is indexed.
+        # The pattern is sent as a literal (quoted by the dialect): a prepared statement's
+        # generic plan, planned for any pattern, would never read the trigram index.
         key = Task.search_key if wanted.indexed else Task.search_key + ""
-        query = query.where(key.like(wanted.like, escape="/"))
+        query = query.where(key.like(literal(wanted.like, literal_execute=True), escape="/"))
     if filters.sort == "received":
         # The dossier's receipt time copied on its steps: ix_task_state_role_received.
         return query.order_by(Task.received_at, Task.dossier_id, Task.created_at, Task.id)

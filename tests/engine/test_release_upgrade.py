@@ -162,6 +162,16 @@ def test_the_waiting_steps_can_be_searched_after_the_upgrade(upgraded: Core) -> 
     assert code in [row.dossier.code for row in page.rows]
 
 
+def test_the_waiting_steps_carry_their_dossiers_status_after_the_upgrade(upgraded: Core
+                                                                          ) -> None:
+    with upgraded.uow() as uow:
+        found = uow.session.execute(select(Task.state, Task.dossier_status, Dossier.status)
+                                    .join(Dossier, Dossier.id == Task.dossier_id)).all()
+    assert any(state == "ready" for state, _, _ in found)
+    for state, copied, status in found:  # filled by 0017 for the steps waiting
+        assert copied == (status if state == "ready" else None)
+
+
 def _users(core: Core) -> list[User]:
     with core.uow() as uow:
         return list(uow.session.scalars(select(User)))

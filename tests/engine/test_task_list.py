@@ -43,7 +43,8 @@ def _set(core: Core, code: str, *, due_at: datetime | None, warn_at: datetime | 
                             .values(due_at=due_at, warn_at=warn_at))
         if status is not None:  # as the projection writes it: on the dossier and its steps
             dossier.status = status
-            uow.session.execute(update(Task).where(Task.dossier_id == dossier.id)
+            uow.session.execute(update(Task).where(Task.dossier_id == dossier.id,
+                                                   Task.state == "ready")
                                 .values(dossier_status=status))
         uow.commit()
 
@@ -217,6 +218,12 @@ def test_a_step_cancelled_by_a_timer_keeps_no_copy_and_the_next_one_has_them(
                                       .where(Dossier.code == code))}
     assert copies == {"review": ("cancelled", None, None),
                       "handle_late": ("ready", 4, search_key(code, APPLICANT["name"]))}
+
+
+def test_a_search_with_quotes_and_backslashes_is_taken_as_typed(core: Core) -> None:
+    _receive(core, "O'Brien \\ Lê", MONDAY_9AM)
+    assert _names(core, search="o'brien \\") == ["Lê"]
+    assert _names(core, search="o''brien") == _names(core, search="\\'") == []
 
 
 def test_a_name_that_folds_longer_is_received_and_found(core: Core) -> None:

@@ -38,6 +38,7 @@ def test_the_task_list_takes_the_filters_as_query_parameters(
     assert every["tasks"][0]["form"]["properties"] and every["has_next"] is False
     found = client.get("/api/v1/tasks?q=TRAN%20THI&view=group", headers=headers).get_json()
     assert [t["applicant_name"] for t in found["tasks"]] == ["Trần Thị Bích"]
+    assert found["searched_all"] is True  # kept for v1 clients: every waiting step searched
     late = client.get("/api/v1/tasks?urgency=overdue&status=4&sort=received",
                       headers=headers).get_json()
     assert [t["dossier_code"] for t in late["tasks"]] == [first]

@@ -39,6 +39,15 @@ DOSSIER = sa.table("dossier", sa.column("id", sa.Integer), sa.column("code", sa.
 def upgrade() -> None:
     """Apply this migration."""
     conn = op.get_bind()
+    ops = "gin_trgm_ops"
+    if conn.dialect.name == "postgresql":
+        # In `public`, not the schema MotCua's tables are in: an extension belongs to one
+        # schema of the database, and dropping that schema would drop it and every trigram
+        # index of the other schemas (tests and deployments may keep one schema each). The
+        # operator class is named with its schema, wherever an earlier install put it.
+        _create_pg_trgm(conn)
+        ops = conn.scalar(sa.text("SELECT extnamespace::regnamespace::text FROM pg_extension "
+                                  "WHERE extname = 'pg_trgm'")) + ".gin_trgm_ops"
     # Unbounded: folding may lengthen a name (a ligature 'ﬃ' gives 'ffi').
     op.add_column("task", sa.Column("search_key", sa.Text(), nullable=True))
     waiting = conn.execute(
@@ -49,15 +58,6 @@ def upgrade() -> None:
     for start in range(0, len(waiting), BATCH):
         conn.execute(fill, [{"task_id": task_id, "key": search_key(code, name)}
                             for task_id, code, name in waiting[start:start + BATCH]])
-    ops = "gin_trgm_ops"
-    if conn.dialect.name == "postgresql":
-        # In `public`, not the schema MotCua's tables are in: an extension belongs to one
-        # schema of the database, and dropping that schema would drop it and every trigram
-        # index of the other schemas (tests and deployments may keep one schema each). The
-        # operator class is named with its schema, wherever an earlier install put it.
-        _create_pg_trgm(conn)
-        ops = conn.scalar(sa.text("SELECT extnamespace::regnamespace::text FROM pg_extension "
-                                  "WHERE extname = 'pg_trgm'")) + ".gin_trgm_ops"
     op.create_index("ix_task_search_key", "task", ["search_key"], unique=False,
                     postgresql_using="gin", postgresql_ops={"search_key": ops},
                     postgresql_where=sa.text("search_key IS NOT NULL"),
@@ -78,7 +78,7 @@ def _create_pg_trgm(conn: sa.Connection) -> None:
                            "postgresql-contrib). " + advice)
     try:
         with conn.begin_nested():
-            conn.execute(sa.text("CREATE EXTENSION pg_trgm SCHEMA public"))
+            conn.execute(sa.text("CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public"))
     except sa.exc.DBAPIError as error:
         raise RuntimeError(f"{advice} (PostgreSQL said: {error.orig})") from error
 
