@@ -11,6 +11,7 @@ so the setting proves that the index *can* serve the query — that the plan the
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, timedelta
@@ -151,6 +152,34 @@ def plans(engine: Engine, call: Callable[[], object], kinds: tuple[str, ...] = (
     return found
 
 
+def generic_plans(engine: Engine, call: Callable[[], object]) -> list[dict[str, Any]]:
+    """The plan of each SELECT that `call` sends as a prepared statement gets once PostgreSQL
+    plans it for any parameters (plan_cache_mode = force_generic_plan), as it may after five
+    executions on one connection: what a custom plan, made for the values, may hide."""
+    from psycopg import sql
+
+    with recorded(engine) as statements:
+        call()
+    found = []
+    with engine.connect() as conn:
+        raw = conn.connection.dbapi_connection
+        assert raw is not None
+        for statement, parameters in statements:
+            names = list(dict.fromkeys(re.findall(r"%\((\w+)\)s", statement)))
+            prepared = statement
+            for number, name in enumerate(names, start=1):
+                prepared = prepared.replace(f"%({name})s", f"${number}")
+            values = ", ".join(sql.Literal(parameters[n]).as_string(raw) for n in names)
+            with conn.begin():
+                conn.exec_driver_sql("SET LOCAL plan_cache_mode = force_generic_plan")
+                conn.exec_driver_sql(f"PREPARE generic AS {prepared}")  # its %% stay escaped
+                [[plan]] = conn.exec_driver_sql(
+                    f"EXPLAIN (FORMAT JSON) EXECUTE generic ({values})".replace("%", "%%")).all()
+                conn.exec_driver_sql("DEALLOCATE generic")
+            found.append(plan[0]["Plan"])
+    return found
+
+
 def nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
     """Every node of a plan tree."""
     yield plan
@@ -237,6 +266,13 @@ def test_a_status_filter_reads_the_waiting_steps_of_that_status_in_order(pg_core
                 TaskFilters(view="group", status=status, sort=sort), NOW))
             assert seq_scans(ids) == set() and "dossier" not in tables(ids), (status, sort)
             assert ordered_by_index(ids, index), (status, sort, ids)
+            # Planned for any status too: `dossier_status = $n` implies the partial index's
+            # `dossier_status IS NOT NULL`.
+            ids, *_ = generic_plans(pg_core.db, partial(
+                task_list.task_page, pg_core, specialist,
+                TaskFilters(view="group", status=status, sort=sort), NOW))
+            assert ordered_by_index(ids, index), ("generic", status, sort, ids)
+            assert any("$" in (n.get("Index Cond") or "") for n in nodes(ids))  # generic
 
 
 def test_a_search_reads_the_waiting_steps_keys_and_no_dossier(pg_core: Core) -> None:
@@ -254,6 +290,11 @@ def test_a_search_reads_the_waiting_steps_keys_and_no_dossier(pg_core: Core) -> 
         # the list's order (the whole trigram index would be read and every key checked).
         if trigrams is not None:  # a name of common words: either way, by the estimates
             assert ("ix_task_search_key" in indexes(ids)) == trigrams, (search, ids)
+        if trigrams:  # the pattern is a literal: a plan for any parameters still has it
+            ids, *_ = generic_plans(pg_core.db, partial(
+                task_list.task_page, pg_core, specialist,
+                TaskFilters(view="group", search=search), NOW))
+            assert "ix_task_search_key" in indexes(ids), ("generic", search, ids)
 
 
 def test_my_tasks_read_the_claimed_index_in_deadline_order(pg_core: Core) -> None:
