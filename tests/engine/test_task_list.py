@@ -205,6 +205,16 @@ def test_the_steps_still_waiting_take_the_status_a_parallel_step_moves_the_dossi
                                               "collect_fees": None})
 
 
+def test_the_steps_still_waiting_take_the_status_a_timer_moves_the_dossier_to(
+        core: Core) -> None:
+    catalogue.deploy(core, read_package(FIXTURES / "timed_fees"), "test", MONDAY_9AM)
+    code = receive(core, MONDAY_9AM, procedure_code="timed_fees").code
+    assert _status_copies(core, code) == (4, {"check": 4})
+    assert run_due(core, MONDAY_9AM + timedelta(hours=2), "test").timers_fired == 1
+    assert _status_copies(core, code) == (6, {"check": 6, "collect_fees": 6})
+    assert _names(core, view="group", status=6) == ["An"]
+
+
 def test_a_step_cancelled_by_a_timer_keeps_no_copy_and_the_next_one_has_them(
         core: Core) -> None:
     catalogue.deploy(core, read_package(FIXTURES / "timed_review"), "test", MONDAY_9AM)
