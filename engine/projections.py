@@ -253,6 +253,7 @@ def _project_tasks(conn: Connection, calendar: WorkingCalendar, parsed: ParsedVe
         conn.execute(_DROP_DEADLINES, {"instance_id": instance_id, "ready": ready_ids})
         conn.execute(_SETTLE_STEPS, {"alerts_of": dossier.id, "ready": ready_ids, "now": now})
     rows, deadlines = [], []
+    key = search_key(dossier.code, dossier.applicant_name)
     for task in ready:
         if task.id in existing:
             continue
@@ -270,7 +271,7 @@ def _project_tasks(conn: Connection, calendar: WorkingCalendar, parsed: ParsedVe
                      "claimed_by": None, "created_at": now, "warn_at": None, "due_at": due_at,
                      "completed_at": None, "completed_by": None,
                      "received_at": dossier.received_at,
-                     "search_key": search_key(dossier.code, dossier.applicant_name),
+                     "search_key": key,
                      "dossier_status": int(status)})
         if due_at is not None:
             items = due_rows(parsed.procedure.step_policy(task.bpmn_id), calendar, DEADLINE,

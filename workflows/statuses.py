@@ -75,6 +75,11 @@ def transition(current: DossierStatus, target: DossierStatus) -> DossierStatus:
     return target
 
 
+# Where a dossier ends: no status follows (refused, stopped, result returned). Its process,
+# if it had one, no longer runs.
+FINISHED = frozenset(status for status, following in _ALLOWED.items() if not following)
+
+
 def is_open(status: DossierStatus) -> bool:
     """Tell whether the dossier is still being handled (its clock can run)."""
     return status not in {

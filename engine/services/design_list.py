@@ -10,10 +10,7 @@ from sqlalchemy import func, select
 from engine.bootstrap import Core
 from engine.models import Dossier, Procedure, ProcedureDraft, ProcedureVersion
 from engine.services.design import package_of
-from workflows.statuses import DossierStatus
-
-# Dossiers in these statuses no longer run on their version.
-_FINISHED = (DossierStatus.REFUSED, DossierStatus.STOPPED, DossierStatus.RESULT_RETURNED)
+from workflows.statuses import FINISHED
 
 
 @dataclass(frozen=True)
@@ -72,7 +69,7 @@ def versions(core: Core, code: str) -> list[VersionEntry]:
             return []
         total = func.count(Dossier.id)
         running = func.count(Dossier.id).filter(Dossier.status.not_in(
-            [int(s) for s in _FINISHED]))
+            sorted(int(s) for s in FINISHED)))
         counts = {row[0]: (row[1], row[2]) for row in session.execute(
             select(Dossier.procedure_version_id, running, total)
             .where(Dossier.procedure_id == procedure.id)

@@ -12,17 +12,16 @@ from sqlalchemy.orm import Bundle
 from engine.bootstrap import Core
 from engine.models import Dossier, Procedure, ProcedureVersion, Task, User
 from engine.search import needle
-from workflows.statuses import DossierStatus
+from workflows.statuses import FINISHED, DossierStatus
 
 VIEWS = ("available", "mine", "group")  # available: unclaimed or mine (what I may act on)
 URGENCIES = ("overdue", "due_soon", "on_track", "no_deadline")
 SORTS = ("deadline", "received")
 # The statuses a dossier may have while one of its steps waits (its process runs): what the
-# lists' status filter offers. Not an online submission before acceptance, nor a refused,
-# stopped or returned dossier.
-WAITING_STATUSES = tuple(status for status in DossierStatus if status not in {
-    DossierStatus.SUBMITTED_ONLINE, DossierStatus.REFUSED, DossierStatus.STOPPED,
-    DossierStatus.RESULT_RETURNED})
+# lists' status filter offers. Not an online submission before acceptance (no process yet),
+# nor a finished dossier.
+WAITING_STATUSES = tuple(status for status in DossierStatus
+                         if status != DossierStatus.SUBMITTED_ONLINE and status not in FINISHED)
 PAGE_SIZE = 50
 # Without a warning time of its own, a step is due soon in its last day.
 SOON = timedelta(days=1)
