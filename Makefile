@@ -38,7 +38,8 @@ run: setup
 	@echo "MotCua demo on http://127.0.0.1:5000 — log in as reception, specialist, head, leader, supervisor (password: demo)"
 	$(BIN)/motcua serve --host 127.0.0.1 --port 5000
 
-# Production: gunicorn workers (MOTCUA_WORKERS, default 2 × cores + 1) on MOTCUA_BIND
+# Production: gunicorn workers (MOTCUA_WORKERS, default cores + 1 with the database on this
+# host, else 2 × cores + 1) on MOTCUA_BIND
 # (default 127.0.0.1:8000) and MOTCUA_SCHEDULERS scheduler processes (default 1), against the
 # PostgreSQL database DATABASE_URL, which must be given (the demo's SQLite default is not used).
 serve: setup

@@ -1,6 +1,6 @@
 """Bench: officers completing tasks and receiving dossiers over HTTP, gunicorn + PostgreSQL.
 
-Run from the repository root: `.venv/bin/python bench/load.py [--workers 5]
+Run from the repository root: `.venv/bin/python bench/load.py [--workers N]
 [--worker-class gthread --threads 4] [--officers 16] [--duration 30] [--mode threads]`
 (`--sweep 2,3,4` runs one load per worker count against fresh stages of the same database).
 
@@ -20,7 +20,8 @@ would have done by then in production. `inprocess_per_s` = completions / time
 spent inside complete_task.
 
 MotCua under load: gunicorn as `make serve` runs it (`-c deploy/gunicorn.conf.py`: the
-production app, its request log, its Prometheus metrics) with N workers, sync (as there) or
+production app, its request log, its Prometheus metrics) with N workers (by default as many
+as `make serve` starts with its database on the same host: cores + 1), sync (as there) or
 gthread, on 127.0.0.1. Each officer loops until the time is up: list its available tasks
 (GET /api/v1/tasks, a page of them), and for up to --batch of them in random order: complete
 (POST .../complete) with the step's valid form data (engine.demo.step_data), after claiming
@@ -93,7 +94,7 @@ from engine.demo import step_data  # noqa: E402
 from engine.models import Dossier, Event, ProcessInstance, Task, User  # noqa: E402
 from engine.search import search_key  # noqa: E402
 from engine.services import catalogue, dossiers, tasks  # noqa: E402
-from web.production import GUNICORN_CONFIG  # noqa: E402
+from web.production import GUNICORN_CONFIG, default_workers  # noqa: E402
 
 PROCEDURE = "judicial_record_certificate"
 MAIN_PATH = ("check_records", "draft_certificate", "review", "sign", "return_result")
@@ -660,7 +661,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--admin-url", default=DEFAULT_ADMIN,
                         help="a PostgreSQL database to create and drop ours from")
-    parser.add_argument("--workers", type=int, default=5, help="2 x cores + 1, as make serve")
+    parser.add_argument("--workers", type=int, default=0,
+                        help="default: as make serve with the database on this host, cores + 1")
     parser.add_argument("--sweep", default="", help="worker counts to try in turn, e.g. 2,3,4")
     parser.add_argument("--worker-class", choices=("sync", "gthread"), default="sync")
     parser.add_argument("--threads", type=int, default=1, help="threads per gthread worker")
@@ -676,7 +678,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--receive-every", type=int, default=4,
                         help="a reception officer receives a dossier per N completions")
     args = parser.parse_args(argv)
-    counts = [int(n) for n in args.sweep.split(",") if n] or [args.workers]
+    counts = [int(n) for n in args.sweep.split(",") if n] or [
+        args.workers or default_workers({"DATABASE_URL": args.admin_url}, os.cpu_count() or 1)]
     per_step = args.per_step or int(15 * args.duration)
     interrupted = False
 

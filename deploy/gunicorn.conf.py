@@ -1,7 +1,8 @@
 """gunicorn's settings for MotCua in production: `gunicorn -c deploy/gunicorn.conf.py`.
 
 Environment: MOTCUA_BIND (default 127.0.0.1:8000), MOTCUA_WORKERS or WEB_CONCURRENCY
-(default 2 × cores + 1), MOTCUA_TIMEOUT (seconds a request may take, default 30),
+(default: cores + 1 with the database on this host, else 2 × cores + 1; see
+web.production.default_workers), MOTCUA_TIMEOUT (seconds a request may take, default 30),
 PROMETHEUS_MULTIPROC_DIR (default: a fresh temporary folder, removed at exit).
 Requests are logged by the application (logger "motcua.requests"), so gunicorn's access log
 stays off.
@@ -23,10 +24,11 @@ if _OWN_METRICS_DIR:
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="motcua-prometheus-")
 METRICS_DIR = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
 
+from web.production import default_workers  # noqa: E402 - after the metrics folder is set
+
 wsgi_app = "web.wsgi:app"
 bind = os.environ.get("MOTCUA_BIND", "127.0.0.1:8000").split(",")
-workers = int(os.environ.get("MOTCUA_WORKERS") or os.environ.get("WEB_CONCURRENCY")
-              or 2 * multiprocessing.cpu_count() + 1)
+workers = default_workers(os.environ, multiprocessing.cpu_count())
 timeout = int(os.environ.get("MOTCUA_TIMEOUT", "30"))
 graceful_timeout = 20
 # One process per worker, each with its own connection pool (engine/db.py pings a connection

@@ -19,7 +19,12 @@ from tests.engine.walk import receive
 from tests.web.conftest import Auth, Clock
 from web import create_app
 from web.metrics_database import DatabaseCollector
-from web.production import database_problem, shared_state_problem, supervise
+from web.production import (
+    database_problem,
+    default_workers,
+    shared_state_problem,
+    supervise,
+)
 
 VI_UNAVAILABLE = ("Hệ thống tạm thời không kết nối được cơ sở dữ liệu. "
                   "Vui lòng thử lại sau ít phút.")
@@ -211,6 +216,31 @@ def test_production_warns_when_workers_would_count_rate_limits_alone() -> None:
         assert warning is not None and "MOTCUA_RATELIMIT_STORAGE" in warning
     assert shared_state_problem({"MOTCUA_WORKERS": "1"}) is None
     assert shared_state_problem({"MOTCUA_RATELIMIT_STORAGE": "redis://127.0.0.1:6379"}) is None
+
+
+@pytest.mark.parametrize(("url", "workers"), [
+    ("", 3),  # the demo's SQLite file
+    ("sqlite:////srv/motcua/motcua.sqlite3", 3),
+    ("postgresql+psycopg://motcua@127.0.0.1:5432/motcua", 3),
+    ("postgresql+psycopg://motcua@localhost/motcua", 3),
+    ("postgresql+psycopg://motcua@[::1]/motcua", 3),
+    ("postgresql+psycopg:///motcua", 3),  # libpq's default Unix socket
+    ("postgresql+psycopg://motcua@/motcua?host=/run/postgresql", 3),
+    ("postgresql+psycopg://motcua@db.example/motcua", 5),
+    ("postgresql+psycopg://motcua@10.0.0.5:5432/motcua", 5),
+    ("postgresql+psycopg://motcua@/motcua?host=/run/postgresql,db.example", 5),
+    ("not a url", 5),  # the application reports it when it connects
+])
+def test_workers_default_to_cores_plus_one_beside_a_local_database(url: str,
+                                                                    workers: int) -> None:
+    assert default_workers({"DATABASE_URL": url}, cores=2) == workers
+
+
+def test_a_worker_count_given_wins_over_the_default() -> None:
+    local = {"DATABASE_URL": "postgresql+psycopg://motcua@127.0.0.1/motcua"}
+    assert default_workers({**local, "MOTCUA_WORKERS": "7"}, cores=2) == 7
+    assert default_workers({**local, "WEB_CONCURRENCY": "4"}, cores=2) == 4
+    assert default_workers({}, cores=8) == 9
 
 
 def test_when_one_process_ends_the_supervisor_stops_the_others(tmp_path: Path) -> None:
