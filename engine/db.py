@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import DateTime, Engine, create_engine, event, exc
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 
@@ -79,7 +79,61 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     engine = create_engine(url, **kwargs)
     if not kwargs.get("pool_pre_ping"):
         _ping_idle_connections(engine)
+    _track_writes(engine)
     return engine
+
+
+# Connection.info key: whether the transaction under way sent anything but a SELECT.
+WROTE = "motcua_wrote"
+
+
+def _track_writes(engine: Engine) -> None:
+    """Note on each connection whether its transaction has written (see `ends_unchanged`).
+
+    Anything but a SELECT that reports rows touched, or does not say how many, counts as a
+    write (WITH included: it may hold an UPDATE). A statement that fails leaves the
+    transaction failed, which only a ROLLBACK ends. A SELECT here changes nothing: its locks
+    (FOR UPDATE, advisory transaction locks) end with the transaction, whether it commits or
+    rolls back.
+    """
+
+    @event.listens_for(engine, "begin")
+    def _began(conn: Any) -> None:
+        conn.info[WROTE] = False
+
+    @event.listens_for(engine, "after_cursor_execute")
+    def _done(conn: Any, cursor: Any, statement: str, _parameters: Any, _context: Any,
+              _executemany: bool) -> None:
+        # An UPDATE or INSERT that touched no row (a claim lost to another officer) wrote
+        # nothing; -1 (a count the driver does not know) counts as a write.
+        if statement.lstrip()[:6].upper() != "SELECT" and cursor.rowcount != 0:
+            conn.info[WROTE] = True
+
+
+def ends_unchanged(session: Session) -> bool:
+    """Whether the session's PostgreSQL transaction is healthy and has changed nothing.
+
+    Such a transaction may end with COMMIT rather than ROLLBACK: PostgreSQL ends both the
+    same way when nothing was written, but psycopg forgets every prepared statement of the
+    connection at each ROLLBACK (and sends DEALLOCATE ALL), so that PostgreSQL must parse
+    and plan each statement again: where a unit of work failed on a lost race or a form
+    error now and then (one request in five under bench/load.py), its planning took as
+    long as running its statements. False on SQLite, after a write, with ORM changes not
+    yet flushed, in a failed transaction, or on a connection lost.
+    """
+    transaction = session.get_transaction()
+    if (transaction is None or not transaction.is_active or session.new or session.dirty
+            or session.deleted):
+        return False
+    conn = session.connection()  # the transaction's own: no new one is checked out
+    # A connection lost with the database (an outage) is invalidated: only a rollback ends
+    # its transaction, and it must not hide the error under way.
+    if conn.dialect.name != "postgresql" or conn.invalidated or conn.info.get(WROTE, True):
+        return False
+    from psycopg.pq import TransactionStatus
+
+    status = getattr(conn.connection.dbapi_connection, "info", None)
+    return status is not None and status.transaction_status == TransactionStatus.INTRANS
 
 
 # A pooled connection that rested longer than this is pinged before use (SELECT 1).

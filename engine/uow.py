@@ -7,6 +7,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from engine.db import ends_unchanged
+
 
 class UnitOfWork:
     """`with uow:` opens a session; `uow.commit()` commits; leaving without it rolls back."""
@@ -23,8 +25,14 @@ class UnitOfWork:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         # close() rolls back what was not committed and detaches objects without expiring
-        # them, so that what a service returns stays readable.
-        self.session.close()
+        # them, so that what a service returns stays readable. A PostgreSQL transaction that
+        # changed nothing (a lost race, a form with errors, reads) commits instead, which
+        # keeps the connection's prepared statements (engine.db.ends_unchanged).
+        try:
+            if ends_unchanged(self.session):
+                self.session.commit()
+        finally:
+            self.session.close()
 
     def commit(self) -> None:
         """Commit the transaction."""

@@ -60,7 +60,9 @@ def check_database() -> str | None:
             if conn.dialect.name == "postgresql":
                 conn.execute(text(f"SET LOCAL statement_timeout = {STATEMENT_TIMEOUT_MS}"))
             conn.execute(text("SELECT 1"))
-            conn.rollback()
+            # COMMIT ends it as ROLLBACK would (SET LOCAL included), but keeps the
+            # connection's prepared statements, which psycopg forgets at each ROLLBACK.
+            conn.commit()
     except Exception as error:  # noqa: BLE001 - whatever failed, the database is unavailable
         return type(getattr(error, "orig", None) or error).__name__
     return None
