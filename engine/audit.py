@@ -111,7 +111,7 @@ class Verdict:
 
 def verify(core: Core) -> Verdict:
     """Recompute the chain from the rows as they are now; the first broken link, if any."""
-    with core.db.connect() as conn:
+    with core.reader.connect() as conn:
         sealed, head, broken = 0, GENESIS, None
         for link in _links(conn):
             sealed += 1

@@ -49,7 +49,9 @@ class DatabaseCollector(Collector):
         """The gauges, or motcua_database_up 0 alone when the database is away."""
         up = GaugeMetricFamily("motcua_database_up", "1 when the database answered the scrape.")
         try:
-            with self.core.db.connect() as conn:
+            # The reader: it only counts, and never ends a transaction with ROLLBACK (which
+            # makes psycopg forget the worker's prepared statements: engine.db.ends_unchanged).
+            with self.core.reader.connect() as conn:
                 gauges = list(self._gauges(conn))
         except Exception as error:  # noqa: BLE001 - any failure means no figures this time
             log.warning("metrics: database unavailable (%s)", type(error).__name__)

@@ -127,7 +127,7 @@ def raised(incident: Incident) -> ProcedureIncident:
 
 def list_incidents(core: Core) -> list[IncidentRow]:
     """The dossiers whose process is stopped on an error, the oldest first."""
-    with core.db.connect() as conn:
+    with core.reader.connect() as conn:
         return [IncidentRow(row.code, row.procedure_code, row.procedure_name,
                             row.incident or "", row.updated_at)
                 for row in conn.execute(_LIST)]
@@ -135,7 +135,7 @@ def list_incidents(core: Core) -> list[IncidentRow]:
 
 def incident_of(core: Core, dossier_code: str) -> str | None:
     """The error that stopped a dossier's process, or None if it runs."""
-    with core.db.connect() as conn:
+    with core.reader.connect() as conn:
         row = conn.execute(_STATUS_OF, {"code": dossier_code}).first()
     if row is None or row.status != INCIDENT:
         return None

@@ -23,8 +23,6 @@ from engine.services import tasks
 from tests.conftest import MONDAY_9AM, at, password_hash
 from tests.engine.walk import ready_tasks, receive, user
 
-pytestmark = pytest.mark.postgres
-
 
 @pytest.fixture
 def one_connection(pg_core: Core, pg_engine: Engine) -> Iterator[Core]:
@@ -82,20 +80,20 @@ def test_a_lost_claim_changes_nothing_and_keeps_the_statements_prepared(
                prepared(core))
 
 
-def test_a_unit_of_work_that_wrote_then_failed_is_rolled_back(pg_core: Core) -> None:
-    dossier = receive(pg_core, MONDAY_9AM)
-    with pytest.raises(RuntimeError), pg_core.uow() as uow:
+def test_a_unit_of_work_that_wrote_then_failed_is_rolled_back(core: Core) -> None:
+    dossier = receive(core, MONDAY_9AM)
+    with pytest.raises(RuntimeError), core.uow() as uow:
         uow.session.execute(update(Dossier).where(Dossier.id == dossier.id)
                             .values(applicant_name="Changed"))
         raise RuntimeError("after the write")
-    with pytest.raises(RuntimeError), pg_core.uow() as uow:
+    with pytest.raises(RuntimeError), core.uow() as uow:
         uow.session.get_one(Dossier, dossier.id).applicant_name = "Changed, not flushed"
         raise RuntimeError("with a change pending")
-    with pytest.raises(RuntimeError), pg_core.uow() as uow:
+    with pytest.raises(RuntimeError), core.uow() as uow:
         uow.session.get_one(Dossier, dossier.id).applicant_name = "Changed and flushed"
         uow.session.flush()
         raise RuntimeError("after the flush")
-    with pg_core.reads() as uow:
+    with core.reads() as uow:
         assert uow.session.get_one(Dossier, dossier.id).applicant_name == "Nguyễn Văn An"
 
 
@@ -129,14 +127,3 @@ def test_a_unit_of_work_that_only_read_changes_nothing(pg_core: Core) -> None:
         conn.execute(update(Dossier).where(Dossier.id == dossier.id)
                      .values(applicant_name="Changed"))
         conn.commit()
-
-
-def test_sqlite_units_of_work_still_roll_back(sqlite_core: Core) -> None:
-    dossier = receive(sqlite_core, MONDAY_9AM)
-    with pytest.raises(RuntimeError), sqlite_core.uow() as uow:
-        uow.session.execute(update(Dossier).where(Dossier.id == dossier.id)
-                            .values(applicant_name="Changed"))
-        raise RuntimeError("after the write")
-    with sqlite_core.reads() as uow:
-        assert uow.session.get_one(Dossier, dossier.id).applicant_name == "Nguyễn Văn An"
-
