@@ -243,6 +243,23 @@ def test_a_worker_count_given_wins_over_the_default() -> None:
     assert default_workers({}, cores=8) == 9
 
 
+def test_gunicorn_freezes_the_preloaded_objects_before_forking_a_worker(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import gc
+    import runpy
+
+    from web.production import GUNICORN_CONFIG
+
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))  # the config's own is kept
+    settings = runpy.run_path(str(GUNICORN_CONFIG))
+    assert settings["preload_app"] is True
+    try:
+        settings["pre_fork"](None, None)
+        assert gc.get_freeze_count() > 10_000  # the application and its libraries
+    finally:
+        gc.unfreeze()
+
+
 def test_when_one_process_ends_the_supervisor_stops_the_others(tmp_path: Path) -> None:
     import sys
 
