@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -83,31 +84,55 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     return engine
 
 
-# Connection.info key: whether the transaction under way sent anything but a SELECT.
+# Connection.info keys: whether the transaction under way has written, and what that was
+# before the statement being sent.
 WROTE = "motcua_wrote"
+_WROTE_BEFORE = "motcua_wrote_before"
+# Session.info key: the connection its transaction runs on (see `make_session_factory`).
+CONNECTION = "motcua_connection"
+_INTO = re.compile(r"\bINTO\b", re.IGNORECASE)
+# Statements whose row count tells whether they changed anything.
+_COUNTED = ("UPDATE", "INSERT", "DELETE")
+
+
+def _reads_only(statement: str) -> bool:
+    """A SELECT that is nothing else: no SELECT … INTO, no second statement after it.
+
+    The application's SELECTs call no function that writes (set_config, a writing function
+    of one's own): a SELECT here changes nothing, and its locks (FOR UPDATE, advisory
+    transaction locks) end with its transaction, whether it commits or rolls back.
+    """
+    text = statement.lstrip()
+    if text[:6].upper() != "SELECT":
+        return False
+    return _INTO.search(text) is None and ";" not in text.rstrip().rstrip(";")
 
 
 def _track_writes(engine: Engine) -> None:
     """Note on each connection whether its transaction has written (see `ends_unchanged`).
 
-    Anything but a SELECT that reports rows touched, or does not say how many, counts as a
-    write (WITH included: it may hold an UPDATE). A statement that fails leaves the
-    transaction failed, which only a ROLLBACK ends. A SELECT here changes nothing: its locks
-    (FOR UPDATE, advisory transaction locks) end with the transaction, whether it commits or
-    rolls back.
+    Every statement but a plain SELECT counts as a write before it is sent (WITH included:
+    it may hold an UPDATE; a statement that fails leaves the transaction failed, which only
+    a ROLLBACK ends), except an UPDATE, INSERT or DELETE that reports touching no row (a
+    claim lost to another officer).
     """
 
     @event.listens_for(engine, "begin")
     def _began(conn: Any) -> None:
         conn.info[WROTE] = False
 
-    @event.listens_for(engine, "after_cursor_execute")
-    def _done(conn: Any, cursor: Any, statement: str, _parameters: Any, _context: Any,
-              _executemany: bool) -> None:
-        # An UPDATE or INSERT that touched no row (a claim lost to another officer) wrote
-        # nothing; -1 (a count the driver does not know) counts as a write.
-        if statement.lstrip()[:6].upper() != "SELECT" and cursor.rowcount != 0:
+    @event.listens_for(engine, "before_cursor_execute")
+    def _sending(conn: Any, _cursor: Any, statement: str, _parameters: Any, _context: Any,
+                 _executemany: bool) -> None:
+        if not _reads_only(statement):
+            conn.info[_WROTE_BEFORE] = conn.info.get(WROTE, True)
             conn.info[WROTE] = True
+
+    @event.listens_for(engine, "after_cursor_execute")
+    def _sent(conn: Any, cursor: Any, statement: str, _parameters: Any, _context: Any,
+              _executemany: bool) -> None:
+        if cursor.rowcount == 0 and statement.lstrip()[:6].upper() in _COUNTED:
+            conn.info[WROTE] = conn.info.get(_WROTE_BEFORE, True)
 
 
 def ends_unchanged(session: Session) -> bool:
@@ -119,21 +144,29 @@ def ends_unchanged(session: Session) -> bool:
     and plan each statement again: where a unit of work failed on a lost race or a form
     error now and then (one request in five under bench/load.py), its planning took as
     long as running its statements. False on SQLite, after a write, with ORM changes not
-    yet flushed, in a failed transaction, or on a connection lost.
+    yet flushed, in a failed transaction or savepoint, on a connection lost, when the
+    transaction never got a connection, and whenever the check itself fails: it never
+    checks out a connection nor hides the error under way.
     """
-    transaction = session.get_transaction()
-    if (transaction is None or not transaction.is_active or session.new or session.dirty
-            or session.deleted):
-        return False
-    conn = session.connection()  # the transaction's own: no new one is checked out
-    # A connection lost with the database (an outage) is invalidated: only a rollback ends
-    # its transaction, and it must not hide the error under way.
-    if conn.dialect.name != "postgresql" or conn.invalidated or conn.info.get(WROTE, True):
-        return False
-    from psycopg.pq import TransactionStatus
+    try:
+        if session.get_bind().dialect.name != "postgresql":
+            return False
+        transaction = session.get_transaction()
+        nested = session.get_nested_transaction()
+        if (transaction is None or not transaction.is_active
+                or (nested is not None and not nested.is_active)
+                or session.new or session.dirty or session.deleted):
+            return False
+        conn = session.info.get(CONNECTION)
+        if (conn is None or conn.closed or conn.invalidated
+                or conn.info.get(WROTE, True)):
+            return False
+        from psycopg.pq import TransactionStatus
 
-    status = getattr(conn.connection.dbapi_connection, "info", None)
-    return status is not None and status.transaction_status == TransactionStatus.INTRANS
+        status = conn.connection.dbapi_connection.info.transaction_status
+        return bool(status == TransactionStatus.INTRANS)
+    except Exception:  # noqa: BLE001 - unsure means rolling back, as before
+        return False
 
 
 # A pooled connection that rested longer than this is pinged before use (SELECT 1).
@@ -189,5 +222,18 @@ def reader(engine: Engine) -> Engine:
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Any]:
-    """A session factory whose objects stay readable after commit."""
-    return sessionmaker(bind=engine, expire_on_commit=False)
+    """A session factory whose objects stay readable after commit, and whose sessions
+    remember the connection their transaction runs on (`ends_unchanged` reads it there,
+    never checking out one of its own)."""
+    factory = sessionmaker(bind=engine, expire_on_commit=False)
+
+    @event.listens_for(factory, "after_begin")
+    def _on(session: Session, _transaction: Any, connection: Any) -> None:
+        session.info[CONNECTION] = connection
+
+    @event.listens_for(factory, "after_transaction_end")
+    def _off(session: Session, transaction: Any) -> None:
+        if transaction.parent is None:
+            session.info.pop(CONNECTION, None)
+
+    return factory

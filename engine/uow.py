@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from types import TracebackType
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine.db import ends_unchanged
+
+log = logging.getLogger(__name__)
 
 
 class UnitOfWork:
@@ -30,7 +33,11 @@ class UnitOfWork:
         # keeps the connection's prepared statements (engine.db.ends_unchanged).
         try:
             if ends_unchanged(self.session):
-                self.session.commit()
+                try:
+                    self.session.commit()
+                except Exception:  # it changed nothing: close() rolls back instead
+                    log.warning("a unit of work that changed nothing failed to commit",
+                                exc_info=True)
         finally:
             self.session.close()
 
