@@ -19,6 +19,8 @@ import click
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from engine.db import is_sqlite
+
 GUNICORN_CONFIG = Path(__file__).resolve().parent.parent / "deploy" / "gunicorn.conf.py"
 # Seconds each process has to finish its work after SIGTERM (gunicorn's graceful_timeout).
 STOP_SECONDS = 25
@@ -44,7 +46,7 @@ _LOCAL_HOSTS = frozenset({"", "localhost", "127.0.0.1", "::1"})
 def database_is_local(url: str) -> bool:
     """Whether the database at `url` runs on this host: SQLite, or PostgreSQL reached on a
     loopback address or a Unix socket (no host, or a socket folder as host)."""
-    if not url or url.startswith("sqlite"):
+    if not url or is_sqlite(url):
         return True
     try:
         parsed = make_url(url)
@@ -58,6 +60,10 @@ def database_is_local(url: str) -> bool:
     return all(host in _LOCAL_HOSTS or host.startswith("/") for host in hosts)
 
 
+def _configured_workers(environ: Mapping[str, str]) -> str | None:
+    return environ.get("MOTCUA_WORKERS") or environ.get("WEB_CONCURRENCY")
+
+
 def default_workers(environ: Mapping[str, str], cores: int) -> int:
     """gunicorn's worker count unless MOTCUA_WORKERS or WEB_CONCURRENCY sets it.
 
@@ -68,7 +74,7 @@ def default_workers(environ: Mapping[str, str], cores: int) -> int:
     officers): 3 workers 161–191 completions/s with p95 49–64 ms, 5 workers 138–158/s with
     p95 66–78 ms, in alternating runs.
     """
-    configured = environ.get("MOTCUA_WORKERS") or environ.get("WEB_CONCURRENCY")
+    configured = _configured_workers(environ)
     if configured:
         return int(configured)
     if database_is_local(environ.get("DATABASE_URL", "")):
@@ -80,8 +86,7 @@ def shared_state_problem(environ: Mapping[str, str]) -> str | None:
     """What several workers would not share as configured; None if nothing. (Unless set to
     1, gunicorn runs several: see `default_workers`.)"""
     storage = environ.get("MOTCUA_RATELIMIT_STORAGE", "memory://")
-    workers = environ.get("MOTCUA_WORKERS") or environ.get("WEB_CONCURRENCY")
-    if workers != "1" and storage.startswith("memory://"):
+    if _configured_workers(environ) != "1" and storage.startswith("memory://"):
         return ("each worker counts the login and lookup rate limits alone (memory://): set "
                 "MOTCUA_RATELIMIT_STORAGE=redis://… so that they share them")
     return None
