@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from datetime import UTC, datetime
 
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -20,6 +21,7 @@ def production_app(environ: Mapping[str, str] = os.environ) -> Flask:
     proxies than there are, or clients could choose their address.
     """
     app = create_app()
+    app.extensions["motcua"].warm_up(datetime.now(UTC).date())
     proxies = int(environ.get("MOTCUA_TRUSTED_PROXIES") or 0)
     if proxies:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies,  # type: ignore[method-assign]

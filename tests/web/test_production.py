@@ -260,6 +260,24 @@ def test_gunicorn_freezes_the_preloaded_objects_before_forking_a_worker(
         gc.unfreeze()
 
 
+def test_the_production_app_loads_the_holidays_before_gunicorn_forks(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib
+    from datetime import UTC, date
+
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'never-opened.sqlite3'}")
+    monkeypatch.setenv("MOTCUA_SECRET_KEY", "test")
+    core = importlib.import_module("web.wsgi").production_app({}).extensions["motcua"]
+    # The calendar without overrides is built, with this year's holidays, as every worker
+    # needs it: the database was not needed for that.
+    [calendar] = core._calendars.values()
+    assert datetime.now(UTC).date() in calendar._working
+    assert not (tmp_path / "never-opened.sqlite3").exists()
+    core.warm_up(date(2026, 9, 2))
+    assert calendar.is_working_day(date(2026, 9, 2)) is False  # National Day
+    assert list(core._calendars.values()) == [calendar]
+
+
 def test_when_one_process_ends_the_supervisor_stops_the_others(tmp_path: Path) -> None:
     import sys
 
