@@ -122,9 +122,11 @@ def _track_writes(engine: Engine) -> None:
         begin(dbapi_connection)
 
     def sent(cursor: Any, statement: str, context: Any, before: bool) -> None:
-        if cursor.rowcount == 0 and statement.lstrip()[:6].upper() in _COUNTED:
+        if statement.lstrip()[:6].upper() in _COUNTED and cursor.rowcount == 0:
             _info(context.root_connection)[WROTE] = before
 
+    # SQLAlchemy passes its execution context to each step: a step called without one fails
+    # loudly rather than let a write go unmarked (and be committed by `ends_unchanged`).
     def sending(statement: str, context: Any) -> bool:
         """Mark the transaction written (unless the statement only reads); what it was."""
         info = _info(context.root_connection)
@@ -155,7 +157,8 @@ def _track_writes(engine: Engine) -> None:
 
 def _info(connection: Any) -> dict[str, Any]:
     """The info of a connection (SQLAlchemy's or the pool's), or a dict of no consequence for
-    the ad-hoc connection of the dialect's first checks, which has none."""
+    the ad-hoc connection of the dialect's first checks, which has none.
+    """
     try:
         info: dict[str, Any] = connection.info
     except NotImplementedError:
@@ -180,9 +183,15 @@ def _begin_with(dialect: Dialect, command: str) -> None:
     """
 
     def do_begin(dbapi_connection: Any) -> None:
-        if not _info(dbapi_connection).pop(_READER_BEGAN, False):
-            cursor = dbapi_connection.cursor()
+        # A reader's event began it: its mark, and the transaction open (a mark left by a
+        # reader whose transaction then failed never lets a writer in without the lock).
+        reader_began = _info(dbapi_connection).pop(_READER_BEGAN, False)
+        if reader_began and dbapi_connection.dbapi_connection.in_transaction:
+            return
+        cursor = dbapi_connection.cursor()
+        try:
             cursor.execute(command)
+        finally:
             cursor.close()
 
     _wrap_dialect(dialect, do_begin=do_begin)
