@@ -8,7 +8,17 @@ from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, ScalarSelect, String, bindparam, case, cast, func, select
+from sqlalchemy import (
+    Engine,
+    ScalarSelect,
+    String,
+    bindparam,
+    case,
+    cast,
+    func,
+    literal_column,
+    select,
+)
 from sqlalchemy.orm import Session, object_session, sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -35,8 +45,11 @@ def overrides_column() -> ScalarSelect[str]:
     """The calendar overrides as one value ("2026-01-02:0,2026-01-10:1", in no order), for a
     statement that reads them with other things (`Core.calendar_from` reads it back)."""
     mark = case((_OVERRIDE_TABLE.working, "1"), else_="0")
+    # The separator written into the SQL: given as a str, SQLAlchemy renders it at every
+    # execution (a literal parameter), in the statement that loads every completion.
+    separator: Any = literal_column("','")
     return (select(func.aggregate_strings(cast(_OVERRIDE_TABLE.day, String(10)) + ":" + mark,
-                                          ",")).scalar_subquery())
+                                          separator)).scalar_subquery())
 
 
 def policy_column(procedure_id: ColumnElement[int]) -> ScalarSelect[Any]:

@@ -7,14 +7,16 @@ completion, and ORM bookkeeping would cost more than the engine itself.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import Connection, Table, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, Delete, Table, Update, bindparam, delete, insert, select, update
 
+from engine.db import listed, listed_values
 from engine.errors import CHANGED_MEANWHILE, N_, Conflict
 from engine.models import (
     Dossier,
@@ -62,12 +64,16 @@ _SAVE_STATE = (
 )
 # An alert stops running when its step stops waiting, or (an appointment's, which has no
 # step) when its dossier closes: settled in the same transaction (ix_escalation_running).
-_SETTLE_STEPS = (
-    update(ESCALATIONS)
-    .where(ESCALATIONS.c.dossier_id == bindparam("alerts_of"),
-           ESCALATIONS.c.settled_at.is_(None), ESCALATIONS.c.task_id.is_not(None),
-           ESCALATIONS.c.task_id.not_in(bindparam("ready", expanding=True)))
-    .values(settled_at=bindparam("now")))
+@functools.cache
+def _settle_steps(ready: int) -> Update:
+    """Settle the dossier's running step alerts but those of its `ready` waiting steps."""
+    return (update(ESCALATIONS)
+            .where(ESCALATIONS.c.dossier_id == bindparam("alerts_of"),
+                   ESCALATIONS.c.settled_at.is_(None), ESCALATIONS.c.task_id.is_not(None),
+                   *([ESCALATIONS.c.task_id.not_in(listed("ready", ready))] if ready else []))
+            .values(settled_at=bindparam("now")))
+
+
 _SETTLE_APPOINTMENT = (
     update(ESCALATIONS)
     .where(ESCALATIONS.c.dossier_id == bindparam("alerts_of"),
@@ -84,9 +90,12 @@ def settle_step_alerts(conn: Connection, task_id: str, now: datetime) -> None:
     conn.execute(_SETTLE_TASK, {"step": task_id, "now": now})
 
 
-_DROP_DEADLINES = delete(DUE).where(DUE.c.instance_id == bindparam("instance_id"),
-                                    DUE.c.kind == DEADLINE,
-                                    DUE.c.ref.not_in(bindparam("ready", expanding=True)))
+@functools.cache
+def _drop_deadlines(ready: int) -> Delete:
+    """Drop the instance's step deadlines but those of its `ready` waiting steps."""
+    return delete(DUE).where(DUE.c.instance_id == bindparam("instance_id"),
+                             DUE.c.kind == DEADLINE,
+                             *([DUE.c.ref.not_in(listed("ready", ready))] if ready else []))
 
 
 # While a dossier waits for the applicant, its clock stands still (DOMAIN.md, Pauses).
@@ -250,8 +259,10 @@ def _project_tasks(conn: Connection, calendar: WorkingCalendar, parsed: ParsedVe
         conn.execute(_CANCEL_TASKS, {"ids": list(gone), "now": now})
     if not started:
         # Deadlines of steps no longer waiting are no longer due, nor their alerts running.
-        conn.execute(_DROP_DEADLINES, {"instance_id": instance_id, "ready": ready_ids})
-        conn.execute(_SETTLE_STEPS, {"alerts_of": dossier.id, "ready": ready_ids, "now": now})
+        listing = listed_values("ready", ready_ids)
+        conn.execute(_drop_deadlines(len(ready_ids)), {"instance_id": instance_id, **listing})
+        conn.execute(_settle_steps(len(ready_ids)), {"alerts_of": dossier.id, "now": now,
+                                                     **listing})
     rows, deadlines = [], []
     key = search_key(dossier.code, dossier.applicant_name)
     for task in ready:

@@ -7,7 +7,6 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import (
-    BindParameter,
     Integer,
     Row,
     Select,
@@ -21,7 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Bundle
 
 from engine.bootstrap import Core
-from engine.db import UTCDateTime
+from engine.db import UTCDateTime, listed, listed_values
 from engine.models import Dossier, Procedure, ProcedureVersion, Task, User
 from engine.search import Needle, needle
 from workflows.statuses import FINISHED, DossierStatus
@@ -91,27 +90,27 @@ def urgency(due_at: datetime | None, warn_at: datetime | None, now: datetime) ->
 # The list's statements depend on the shape of the filters only (which are set, and how):
 # built once per shape and kept, with every value a bound parameter, as the SQL sent was
 # already: building one cost a fifth of a list request's CPU.
-_ShapeKey = tuple[str, bool, bool, str | None, bool | None, str]
+_ShapeKey = tuple[int, str, bool, bool, str | None, bool | None, str]
 _ID_QUERIES: dict[_ShapeKey, _Query] = {}
-_ROLES: BindParameter[Any] = bindparam("roles", expanding=True)
 _DEPARTMENT = bindparam("department", type_=String)
 _USER = bindparam("user_id", type_=Integer)
 _NOW = bindparam("now", type_=UTCDateTime)
 _SOON_AT = bindparam("soon_at", type_=UTCDateTime)
 
 
-def _visible() -> Any:
-    return Task.role.in_(_ROLES) & or_(Task.department.is_(None), Task.department == _DEPARTMENT)
+def _visible(roles: int) -> Any:
+    return Task.role.in_(listed("roles", roles)) & or_(Task.department.is_(None),
+                                                        Task.department == _DEPARTMENT)
 
 
-def _shape(filters: TaskFilters, wanted: Needle | None) -> _ShapeKey:
-    return (filters.view, bool(filters.procedure), filters.status is not None, filters.urgency,
-            None if wanted is None else wanted.indexed, filters.sort)
+def _shape(roles: int, filters: TaskFilters, wanted: Needle | None) -> _ShapeKey:
+    return (roles, filters.view, bool(filters.procedure), filters.status is not None,
+            filters.urgency, None if wanted is None else wanted.indexed, filters.sort)
 
 
 def _where(query: _Query, shape: _ShapeKey) -> _Query:
-    view, procedure, status, urgency, indexed, sort = shape
-    query = query.where(Task.state == "ready", _visible())
+    roles, view, procedure, status, urgency, indexed, sort = shape
+    query = query.where(Task.state == "ready", _visible(roles))
     if view == "mine":
         query = query.where(Task.claimed_by == _USER)
     elif view == "available":
@@ -150,7 +149,7 @@ def _page_ids(shape: _ShapeKey) -> _Query:
     """The statement of a page's task ids for filters of this shape."""
     query = _ID_QUERIES.get(shape)
     if query is None:
-        query = _ID_QUERIES[shape] = _where(_ids(shape[1]), shape)
+        query = _ID_QUERIES[shape] = _where(_ids(shape[2]), shape)
     return query
 
 
@@ -215,7 +214,8 @@ def task_page(core: Core, user: User, filters: TaskFilters, now: datetime | None
         raise ValueError("filtering by urgency needs the current time")
     size = max(1, min(filters.per_page, 500))
     search = needle(filters.search)
-    params = {"roles": sorted(user.role_set), "department": user.department,
+    roles = sorted(user.role_set)
+    params = {**listed_values("roles", roles), "department": user.department,
               "user_id": user.id, "procedure": filters.procedure, "status": filters.status,
               "now": now, "soon_at": now + SOON if now else None,
               "pattern": search.like if search else None,
@@ -224,7 +224,7 @@ def task_page(core: Core, user: User, filters: TaskFilters, now: datetime | None
         session = uow.session
         # The page's ids first, from the task indexes alone when no filter needs the
         # dossier; then the rows of those ids: a deep page skips ids, not joined rows.
-        wanted = list(session.scalars(_page_ids(_shape(filters, search)), params))
+        wanted = list(session.scalars(_page_ids(_shape(len(roles), filters, search)), params))
         shown = wanted[:size]
         found = session.execute(_ROWS[with_forms], {"ids": shown}).all() if shown else []
         order = {task_id: i for i, task_id in enumerate(shown)}

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, or_, select, update
+from sqlalchemy import Update, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from engine.bootstrap import Core, overrides_column, policy_column
+from engine.db import listed, listed_values
 from engine.errors import CHANGED_MEANWHILE, N_, Conflict, Forbidden, InvalidInput, NotFound
 from engine.models import Dossier, Procedure, ProcedureVersion, Task, User
 from engine.projections import (
@@ -116,16 +118,17 @@ def _task_for(session: Session, user: User, task_id: str) -> Task:
     return task
 
 
-_CLAIM = (
-    update(TASKS)
-    .where(TASKS.c.id == bindparam("task_id"), TASKS.c.state == "ready",
-           or_(TASKS.c.claimed_by.is_(None), TASKS.c.claimed_by == bindparam("user_id")),
-           TASKS.c.role.in_(bindparam("roles", expanding=True)),
-           or_(TASKS.c.department.is_(None), TASKS.c.department == "",
-               TASKS.c.department == bindparam("user_department")))
-    .values(claimed_by=bindparam("user_id"))
-    .returning(*TASKS.c)
-)
+@functools.cache
+def _claim(roles: int) -> Update:
+    """Claim a ready task of one of the user's `roles` roles, unclaimed or already theirs."""
+    return (update(TASKS)
+            .where(TASKS.c.id == bindparam("task_id"), TASKS.c.state == "ready",
+                   or_(TASKS.c.claimed_by.is_(None), TASKS.c.claimed_by == bindparam("user_id")),
+                   TASKS.c.role.in_(listed("roles", roles)),
+                   or_(TASKS.c.department.is_(None), TASKS.c.department == "",
+                       TASKS.c.department == bindparam("user_department")))
+            .values(claimed_by=bindparam("user_id"))
+            .returning(*TASKS.c))
 
 
 def claim_task(core: Core, user: User, task_id: str, now: datetime) -> Task:
@@ -133,9 +136,10 @@ def claim_task(core: Core, user: User, task_id: str, now: datetime) -> Task:
     with core.uow() as uow:
         # One statement checks and claims: the role, the state and nobody else's claim.
         conn = uow.session.connection()
-        row = conn.execute(_CLAIM, {"task_id": task_id, "user_id": user.id,
-                                    "roles": sorted(user.role_set),
-                                    "user_department": user.department}).first()
+        roles = sorted(user.role_set)
+        row = conn.execute(_claim(len(roles)), {
+            "task_id": task_id, "user_id": user.id, "user_department": user.department,
+            **listed_values("roles", roles)}).first()
         if row is None:  # say why: unknown, another role's, done, or claimed by another
             task = _task_for(uow.session, user, task_id)
             _check_open(task.state, task.claimed_by, user)
