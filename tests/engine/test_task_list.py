@@ -5,22 +5,33 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import event, select, update
 
 from engine.bootstrap import Core
 from engine.demo import step_data
-from engine.models import Dossier, Task
+from engine.models import Dossier, ProcessInstance, Task
 from engine.search import fold, needle, search_key
-from engine.services import accounts, catalogue, submissions, task_list, tasks
+from engine.services import (
+    accounts,
+    catalogue,
+    incidents,
+    migration,
+    submissions,
+    task_list,
+    tasks,
+)
 from engine.services.escalations import run_due
+from engine.services.incidents import ProcedureIncident
 from engine.services.task_list import TaskFilters, task_page
-from engine.specs import read_package
+from engine.specs import Package, read_package
 from tests.conftest import MONDAY_9AM, at
 from tests.engine.test_reception import submitted
 from tests.engine.walk import APPLICANT, complete, ready_tasks, receive, user
@@ -212,6 +223,75 @@ def test_the_steps_still_waiting_take_the_status_a_timer_moves_the_dossier_to(
     assert _status_copies(core, code) == (4, {"check": 4})
     assert run_due(core, MONDAY_9AM + timedelta(hours=2), "test").timers_fired == 1
     assert _status_copies(core, code) == (6, {"check": 6, "collect_fees": 6})
+    assert _names(core, view="group", status=6) == ["An"]
+
+
+def _with_fee_script(package: Package) -> Package:
+    """parallel_fees with a script between the assessment and the collection of the fees,
+    which divides by the assessment's `copies` (0 stops the procedure in incident)."""
+    xml = package.bpmn_xml.replace(
+        '<bpmn:flowNodeRef>assess_fees</bpmn:flowNodeRef>',
+        '<bpmn:flowNodeRef>assess_fees</bpmn:flowNodeRef>'
+        '<bpmn:flowNodeRef>compute_fee</bpmn:flowNodeRef>')
+    xml = xml.replace(
+        '<bpmn:userTask id="collect_fees"',
+        '<bpmn:scriptTask id="compute_fee" name="Tính lệ phí mỗi bản">'
+        '<bpmn:incoming>f5</bpmn:incoming><bpmn:outgoing>f5b</bpmn:outgoing>'
+        '<bpmn:script>fee_per_copy = 200000 // copies</bpmn:script></bpmn:scriptTask>\n'
+        '    <bpmn:userTask id="collect_fees"')
+    xml = xml.replace('<bpmn:incoming>f5</bpmn:incoming><bpmn:outgoing>f6</bpmn:outgoing>',
+                      '<bpmn:incoming>f5b</bpmn:incoming><bpmn:outgoing>f6</bpmn:outgoing>')
+    xml = xml.replace(
+        '<bpmn:sequenceFlow id="f5" sourceRef="assess_fees" targetRef="collect_fees" />',
+        '<bpmn:sequenceFlow id="f5" sourceRef="assess_fees" targetRef="compute_fee" />'
+        '<bpmn:sequenceFlow id="f5b" sourceRef="compute_fee" targetRef="collect_fees" />')
+    assert xml.count("compute_fee") == 4
+    return replace(package, bpmn_xml=xml)
+
+
+def test_the_steps_still_waiting_take_the_status_a_retried_step_moves_the_dossier_to(
+        core: Core) -> None:
+    package = _with_fee_script(read_package(FIXTURES / "parallel_fees"))
+    catalogue.deploy(core, package, "test", MONDAY_9AM)
+    code = receive(core, MONDAY_9AM, procedure_code="parallel_fees").code
+    with pytest.raises(ProcedureIncident):
+        complete(core, code, "assess_fees", at(23, 10), {"copies": 0})
+    assert _status_copies(core, code) == (4, {"check": 4, "assess_fees": None})
+    # The designer corrects the assessment's data in the stored state, then retries.
+    with core.uow() as uow:
+        instance = uow.session.scalars(select(ProcessInstance).join(
+            Dossier, Dossier.instance_id == ProcessInstance.id)
+            .where(Dossier.code == code)).one()
+        workflow = core.runtime.restore(instance.state)
+        [assessed] = [t for t in workflow.get_tasks(state=TaskState.COMPLETED)
+                      if t.task_spec.bpmn_id == "assess_fees"]
+        assessed.data["copies"] = 2
+        instance.state = core.runtime.dump(workflow)
+        uow.commit()
+    retried = incidents.retry_incident(core, user(core, "designer"), code, at(23, 11))
+    assert retried.error is None
+    # Reception now collects the fees and the check, still waiting, waits for them too.
+    assert _status_copies(core, code) == (6, {"check": 6, "assess_fees": None,
+                                              "collect_fees": 6})
+    assert _names(core, view="group", status=6) == ["An"]
+    assert _names(core, view="group", status=4) == []
+
+
+def test_a_migration_keeps_the_copies_of_the_steps_still_waiting(core: Core) -> None:
+    package = read_package(FIXTURES / "parallel_fees")
+    catalogue.deploy(core, package, "test", MONDAY_9AM)
+    code = receive(core, MONDAY_9AM, procedure_code="parallel_fees").code
+    complete(core, code, "assess_fees", at(23, 10), {})
+    before = _status_copies(core, code)
+    assert before == (6, {"check": 6, "assess_fees": None, "collect_fees": 6})
+    # Version 2 renames the check (a change a waiting step may take: its properties, and so
+    # the status it declares, may not change while it waits).
+    catalogue.deploy(core, replace(package, bpmn_xml=package.bpmn_xml.replace(
+        'name="Thẩm tra"', 'name="Thẩm tra hồ sơ"')), "test", at(23, 11))
+    [outcome] = migration.migrate(core, "parallel_fees", 2, {code: None}, "designer",
+                                  at(23, 12))
+    assert outcome.moved
+    assert _status_copies(core, code) == before
     assert _names(core, view="group", status=6) == ["An"]
 
 
