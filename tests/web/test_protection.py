@@ -54,6 +54,16 @@ def test_the_portal_lookup_and_the_token_endpoint_are_limited(limited: FlaskClie
     assert api[-1].get_json()["error"]["code"] == "too_many_requests"
 
 
+def test_only_the_limited_routes_pay_for_the_limits(limited: FlaskClient) -> None:
+    from web.limits import limiter
+
+    # Their decorators check them (the tests above); the extension's check before every
+    # request is off, which is right only while no limit covers a whole blueprint or app.
+    assert limiter._check_request_limit not in limited.application.before_request_funcs[None]
+    assert not limiter.limit_manager._blueprint_limits
+    assert limited.get("/healthz").status_code == 200
+
+
 def test_every_page_forbids_framing_sniffing_and_foreign_scripts(client: FlaskClient) -> None:
     for path in ("/login", "/portal/", "/api/v1/openapi.json", "/no-such-page"):
         headers = client.get(path).headers
