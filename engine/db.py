@@ -130,45 +130,28 @@ def _track_writes(engine: Engine) -> None:
     """
     dialect = engine.dialect
     begin = dialect.do_begin
-    execute, execute_many, execute_plain = (dialect.do_execute, dialect.do_executemany,
-                                            dialect.do_execute_no_params)
 
     def do_begin(dbapi_connection: Any) -> None:
         _info(dbapi_connection)[WROTE] = False
         begin(dbapi_connection)
 
-    def sent(cursor: Any, statement: str, context: Any, before: bool) -> None:
-        if statement.lstrip()[:6].upper() in _COUNTED and cursor.rowcount == 0:
-            _info(context.root_connection)[WROTE] = before
+    def tracked(step: Any) -> Any:
+        # SQLAlchemy calls each step with its execution context last, positionally; a call
+        # without one fails loudly rather than let a write go unmarked (and be committed).
+        def run(cursor: Any, statement: str, *rest: Any) -> None:
+            info = _info(rest[-1].root_connection)
+            before = bool(info.get(WROTE, True))
+            if not _reads_only(statement):
+                info[WROTE] = True
+            step(cursor, statement, *rest)
+            if statement.lstrip()[:6].upper() in _COUNTED and cursor.rowcount == 0:
+                info[WROTE] = before
 
-    # SQLAlchemy passes its execution context to each step: a step called without one fails
-    # loudly rather than let a write go unmarked (and be committed by `ends_unchanged`).
-    def sending(statement: str, context: Any) -> bool:
-        """Mark the transaction written (unless the statement only reads); what it was."""
-        info = _info(context.root_connection)
-        before = bool(info.get(WROTE, True))
-        if not _reads_only(statement):
-            info[WROTE] = True
-        return before
+        return run
 
-    def do_execute(cursor: Any, statement: str, parameters: Any, context: Any = None) -> None:
-        before = sending(statement, context)
-        execute(cursor, statement, parameters, context)
-        sent(cursor, statement, context, before)
-
-    def do_executemany(cursor: Any, statement: str, parameters: Any,
-                       context: Any = None) -> None:
-        before = sending(statement, context)
-        execute_many(cursor, statement, parameters, context)
-        sent(cursor, statement, context, before)
-
-    def do_execute_no_params(cursor: Any, statement: str, context: Any = None) -> None:
-        before = sending(statement, context)
-        execute_plain(cursor, statement, context)
-        sent(cursor, statement, context, before)
-
-    _wrap_dialect(dialect, do_begin=do_begin, do_execute=do_execute,
-                  do_executemany=do_executemany, do_execute_no_params=do_execute_no_params)
+    _wrap_dialect(dialect, do_begin=do_begin, do_execute=tracked(dialect.do_execute),
+                  do_executemany=tracked(dialect.do_executemany),
+                  do_execute_no_params=tracked(dialect.do_execute_no_params))
 
 
 def _info(connection: Any) -> dict[str, Any]:

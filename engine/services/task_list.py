@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import (
     Integer,
@@ -87,11 +87,22 @@ def urgency(due_at: datetime | None, warn_at: datetime | None, now: datetime) ->
     return "on_track"
 
 
-# The list's statements depend on the shape of the filters only (which are set, and how):
-# built once per shape and kept, with every value a bound parameter, as the SQL sent was
-# already: building one cost a fifth of a list request's CPU.
-_ShapeKey = tuple[int, str, bool, bool, str | None, bool | None, str]
-_ID_QUERIES: dict[_ShapeKey, _Query] = {}
+class _Shape(NamedTuple):
+    """What the statement of a page's ids depends on: which filters are set, and how."""
+
+    roles: int
+    view: str
+    procedure: bool
+    status: bool
+    urgency: str | None
+    indexed: bool | None  # the search's: None without one
+    sort: str
+
+
+# The list's statements depend on the shape of the filters only: built once per shape and
+# kept, with every value a bound parameter, as the SQL sent was already (building one cost
+# about a tenth of a list request's CPU).
+_ID_QUERIES: dict[_Shape, _Query] = {}
 _DEPARTMENT = bindparam("department", type_=String)
 _USER = bindparam("user_id", type_=Integer)
 _NOW = bindparam("now", type_=UTCDateTime)
@@ -103,23 +114,23 @@ def _visible(roles: int) -> Any:
                                                         Task.department == _DEPARTMENT)
 
 
-def _shape(roles: int, filters: TaskFilters, wanted: Needle | None) -> _ShapeKey:
-    return (roles, filters.view, bool(filters.procedure), filters.status is not None,
-            filters.urgency, None if wanted is None else wanted.indexed, filters.sort)
+def _shape(roles: int, filters: TaskFilters, wanted: Needle | None) -> _Shape:
+    return _Shape(roles, filters.view, bool(filters.procedure), filters.status is not None,
+                  filters.urgency, None if wanted is None else wanted.indexed, filters.sort)
 
 
-def _where(query: _Query, shape: _ShapeKey) -> _Query:
-    roles, view, procedure, status, urgency, indexed, sort = shape
-    query = query.where(Task.state == "ready", _visible(roles))
+def _where(query: _Query, shape: _Shape) -> _Query:
+    query = query.where(Task.state == "ready", _visible(shape.roles))
+    view, urgency, indexed = shape.view, shape.urgency, shape.indexed
     if view == "mine":
         query = query.where(Task.claimed_by == _USER)
     elif view == "available":
         # coalesce(), not `IS NULL OR =`: PostgreSQL then reads the role's index in the list's
         # order and stops at the page, instead of every unclaimed step of every role.
         query = query.where(func.coalesce(Task.claimed_by, _USER) == _USER)
-    if procedure:
+    if shape.procedure:
         query = query.where(Procedure.code == bindparam("procedure", type_=String))
-    if status:
+    if shape.status:
         # The step's copy of its dossier's status: ix_task_status_role_due (or _received)
         # lists only the steps of that status, where the dossier's own column made PostgreSQL
         # probe the dossier of every waiting step of the role when few or none had it.
@@ -135,7 +146,7 @@ def _where(query: _Query, shape: _ShapeKey) -> _Query:
         key = Task.search_key if indexed else Task.search_key + ""
         query = query.where(key.like(bindparam("pattern", type_=String, literal_execute=True),
                                      escape="/"))
-    if sort == "received":
+    if shape.sort == "received":
         # The dossier's receipt time copied on its steps: ix_task_state_role_received.
         query = query.order_by(Task.received_at, Task.dossier_id, Task.created_at, Task.id)
     else:
@@ -145,11 +156,11 @@ def _where(query: _Query, shape: _ShapeKey) -> _Query:
         bindparam("limit", type_=Integer))
 
 
-def _page_ids(shape: _ShapeKey) -> _Query:
+def _page_ids(shape: _Shape) -> _Query:
     """The statement of a page's task ids for filters of this shape."""
     query = _ID_QUERIES.get(shape)
     if query is None:
-        query = _ID_QUERIES[shape] = _where(_ids(shape[2]), shape)
+        query = _ID_QUERIES[shape] = _where(_ids(shape.procedure), shape)
     return query
 
 
