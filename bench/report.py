@@ -7,6 +7,10 @@ generate_series on PostgreSQL) from the same deterministic sequence (MINSTD step
 with the row number), so both databases hold the same rows. SQLite runs in a temporary file;
 PostgreSQL (TEST_DATABASE_URL or --postgresql) in a schema of its own, dropped afterwards.
 Each report is timed 5 times after one warm-up run; the table shows the medians.
+
+Baseline: the same month counted in Python over the ORM's dossiers of the period (the
+period's WHERE still in SQL), as an application without the aggregate query would; its
+counts must equal the report's, or the bench fails.
 """
 
 from __future__ import annotations
@@ -31,8 +35,10 @@ from sqlalchemy import Engine, select, text  # noqa: E402
 from engine import migrate  # noqa: E402
 from engine.bootstrap import Core, Settings, bootstrap  # noqa: E402
 from engine.db import make_engine  # noqa: E402
-from engine.models import Procedure  # noqa: E402
+from engine.models import Dossier, Procedure  # noqa: E402
 from engine.services import catalogue, reports  # noqa: E402
+from engine.services.reports import NOT_RECEIVED  # noqa: E402
+from workflows.report import COUNTS, parse_query, period_bounds  # noqa: E402
 
 HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
 GENERATED_UNTIL = datetime(2026, 11, 23, 9, 0, tzinfo=HANOI)
@@ -136,8 +142,50 @@ def time_report(core: Core, first: str, last: str) -> tuple[float, int]:
     return statistics.median(times), report.total.received
 
 
-def measure(name: str, core: Core, count: int, out: Callable[[str], None]) -> float:
-    """Generate, then time each period; the first period's median is the result."""
+def naive_counts(core: Core, first: str, last: str) -> dict[str, dict[str, int]]:
+    """The report's counts by field, tallied in Python over the period's ORM dossiers."""
+    query, errors = parse_query(first, last, "field", "vi")
+    assert query is not None, errors
+    start, end = period_bounds(query[0], query[1], core.settings.hours.timezone)
+    counts: dict[str, dict[str, int]] = {}
+    with core.uow() as uow:
+        fields = {pid: field for pid, field in uow.session.execute(
+            select(Procedure.id, Procedure.field)).all()}
+        for d in uow.session.scalars(select(Dossier).where(
+                Dossier.received_at < end,
+                (Dossier.resolved_at.is_(None)) | (Dossier.resolved_at >= start))):
+            if d.outcome == NOT_RECEIVED:
+                continue
+            row = counts.setdefault(fields[d.procedure_id], dict.fromkeys(COUNTS, 0))
+            received_in = d.received_at >= start
+            row["online"] += received_in and d.channel == "online"
+            row["in_person_post"] += received_in and d.channel in ("in_person", "post")
+            row["carried_over"] += not received_in
+            if d.resolved_at is not None and d.resolved_at < end:
+                if d.outcome in ("early", "on_time", "late"):
+                    row[d.outcome] += 1
+            else:
+                row["within_deadline" if d.appointment_at >= end else "overdue"] += 1
+    return counts
+
+
+def time_naive(core: Core, first: str, last: str) -> float:
+    """Seconds of one naive count (after one warm-up), checked against the report's."""
+    naive = naive_counts(core, first, last)
+    report = reports.summary(core, first=first, last=last, by="field")
+    expected = {row.key: {name: getattr(row, name) for name in COUNTS}
+                for row in report.rows if any(getattr(row, name) for name in COUNTS)}
+    if naive != expected:
+        raise SystemExit(f"the naive counts differ from the report's:\n{naive}\n{expected}")
+    began = time.perf_counter()
+    naive_counts(core, first, last)
+    return time.perf_counter() - began
+
+
+def measure(name: str, core: Core, count: int, out: Callable[[str], None]
+            ) -> tuple[float, float]:
+    """Generate, then time each period, and the naive count of the first; the first
+    period's median and the naive count's seconds are the result."""
     seconds = generate(core, count)
     out(f"{name:<12}{'generate':<26}{seconds:>10.1f} s")
     result = 0.0
@@ -145,7 +193,11 @@ def measure(name: str, core: Core, count: int, out: Callable[[str], None]) -> fl
         median, received = time_report(core, first, last)
         out(f"{name:<12}{first + '..' + last:<26}{median:>10.3f} s  ({received} received)")
         result = result or median
-    return result
+    first, last = PERIODS[0]
+    naive = time_naive(core, first, last)
+    out(f"{name:<12}{'naive ' + first[:7]:<26}{naive:>10.3f} s  (same counts; "
+        f"{naive / result:.0f}x the report)")
+    return result, naive
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -161,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="motcua-bench-") as folder:
         db = make_engine(f"sqlite:///{Path(folder) / 'bench.sqlite3'}")
         try:
-            sqlite_s = measure("sqlite", make_core(db), args.dossiers, print)
+            sqlite_s, sqlite_naive_s = measure("sqlite", make_core(db), args.dossiers, print)
         finally:
             db.dispose()
     admin = make_engine(args.postgresql)
@@ -170,13 +222,16 @@ def main(argv: list[str] | None = None) -> int:
         conn.execute(text(f"CREATE SCHEMA {SCHEMA}"))
     db = make_engine(args.postgresql, connect_args={"options": f"-csearch_path={SCHEMA}"})
     try:
-        postgresql_s = measure("postgresql", make_core(db), args.dossiers, print)
+        postgresql_s, postgresql_naive_s = measure("postgresql", make_core(db),
+                                                   args.dossiers, print)
     finally:
         db.dispose()
         with admin.begin() as conn:
             conn.execute(text(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE"))
         admin.dispose()
-    print(f"RESULT sqlite_s={sqlite_s:.3f} postgresql_s={postgresql_s:.3f}")
+    print(f"RESULT sqlite_s={sqlite_s:.3f} postgresql_s={postgresql_s:.3f} "
+          f"sqlite_naive_s={sqlite_naive_s:.3f} postgresql_naive_s={postgresql_naive_s:.3f} "
+          f"ratio={min(sqlite_naive_s / sqlite_s, postgresql_naive_s / postgresql_s):.1f}")
     return 0
 
 
