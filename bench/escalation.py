@@ -79,7 +79,7 @@ from sqlalchemy import (  # noqa: E402
     update,
 )
 
-from bench.pg import pg_schema  # noqa: E402
+from bench.pg import DEFAULT_PG, pg_schema  # noqa: E402
 from engine import migrate  # noqa: E402
 from engine.bootstrap import Core, Settings, bootstrap  # noqa: E402
 from engine.db import make_engine  # noqa: E402
@@ -124,7 +124,6 @@ CHUNK = 5_000
 BATCH = 200
 TARGET_MS = 50.0
 SCHEMA = "bench_escalation"
-DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 PERSON = {"name": "Nguyễn Văn An", "id_number": "001089012345", "phone": "0912345678",
           "address": "12 Lý Thường Kiệt, Hà Nội"}
 ORGANISATION = {"name": "Ủy ban nhân dân quận Ba Đình", "id_number": "123/UBND-VP"}

@@ -50,7 +50,7 @@ from SpiffWorkflow.util.task import TaskState  # noqa: E402
 from sqlalchemy import Engine, select  # noqa: E402
 
 from bench.cycle import Clock  # noqa: E402
-from bench.pg import pg_schema  # noqa: E402
+from bench.pg import DEFAULT_PG, pg_schema  # noqa: E402
 from engine import migrate  # noqa: E402
 from engine.bootstrap import Core, Settings, bootstrap  # noqa: E402
 from engine.db import make_engine  # noqa: E402
@@ -68,7 +68,6 @@ APPLICANT = {"name": "Nguyễn Văn An", "id_number": "001089012345", "phone": "
              "address": "12 Lý Thường Kiệt, Hà Nội"}
 REJECT = {"approved": False, "comment": "Sửa lại"}
 REWORK = {"note": "Đã sửa"}
-DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 # Never checked here: nobody logs in, so no slow hashing is needed.
 FAKE_HASH = "pbkdf2:sha256:1$bench$0000000000000000000000000000000000000000000000000000000000"
 

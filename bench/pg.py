@@ -11,6 +11,9 @@ from sqlalchemy.engine import make_url
 
 from engine.db import make_engine
 
+# The PostgreSQL of this machine, as CI and the tests use it.
+DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
 
 @contextmanager
 def pg_schema(url: str, prefix: str) -> Iterator[Engine]:

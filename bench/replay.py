@@ -63,7 +63,7 @@ from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG  # noqa: E402
 from SpiffWorkflow.util.task import TaskState  # noqa: E402
 from sqlalchemy import Engine, bindparam, func, select  # noqa: E402
 
-from bench.pg import pg_schema  # noqa: E402
+from bench.pg import DEFAULT_PG, pg_schema  # noqa: E402
 from engine import migrate  # noqa: E402
 from engine.bootstrap import Core, Settings, bootstrap  # noqa: E402
 from engine.db import make_engine  # noqa: E402
@@ -92,7 +92,6 @@ SEED = 2025
 HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
 DEPLOYED = datetime(YEAR - 1, 12, 1, 9, 0, tzinfo=HANOI)
 DAY_SECONDS = 4 * 3600 + 3.5 * 3600  # a working day: 07:30-11:30 and 13:30-17:00
-DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 FIXTURE = ROOT / "bench" / "fixtures" / "replay_steps.json"
 JRC = "judicial_record_certificate"
 RAW, RAW_SETUP = "raw_cycle", "raw_start"  # the baseline's timings, not the replay's

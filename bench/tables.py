@@ -64,7 +64,7 @@ if str(ROOT) not in sys.path:
 from flask import Flask  # noqa: E402
 from sqlalchemy import Engine, select, text  # noqa: E402
 
-from bench.pg import pg_database  # noqa: E402
+from bench.pg import DEFAULT_PG, pg_database  # noqa: E402
 from bench.tables_data import NOW, Loaded, generate, make_core  # noqa: E402
 from engine.bootstrap import Core  # noqa: E402
 from engine.db import make_engine  # noqa: E402
@@ -74,7 +74,6 @@ from engine.services.task_list import TaskFilters  # noqa: E402
 from web import create_app  # noqa: E402
 from web.auth import Officer  # noqa: E402
 
-DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 TARGET_MS = 50.0
 WARM = 3
 @dataclass
