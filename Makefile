@@ -35,7 +35,7 @@ run: setup
 	$(BIN)/motcua init-db
 	$(BIN)/motcua load-catalogue
 	$(BIN)/motcua demo
-	@echo "MotCua demo on http://127.0.0.1:5000 — log in as reception, specialist, head, leader, supervisor (password: demo)"
+	@echo "MotCua demo on http://127.0.0.1:5000 — log in as reception, specialist, head, leader, clerk, supervisor, admin or designer (password: demo); citizens: http://127.0.0.1:5000/portal/"
 	$(BIN)/motcua serve --host 127.0.0.1 --port 5000
 
 # Production: gunicorn workers (MOTCUA_WORKERS, default cores + 1 with the database on this
