@@ -24,7 +24,7 @@ ADD_TASK = """() => {
   const sign = registry.get('sign'), back = registry.get('return_result');
   const task = modeling.createShape({type: 'bpmn:UserTask'},
     {x: sign.x + sign.width + 100, y: sign.y + sign.height / 2}, registry.get('lane_leader'));
-  modeling.reconnectEnd(registry.get('flow_sign_to_return'), task,
+  modeling.reconnectEnd(registry.get('flow_signed'), task,
     {x: task.x, y: task.y + task.height / 2});
   modeling.connect(task, back);
   return task.id;

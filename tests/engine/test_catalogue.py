@@ -285,6 +285,33 @@ def test_a_rejected_registration_draft_goes_back_to_the_same_draft(core: Core, c
     assert detail.dossier.status == DossierStatus.RESULT_RETURNED
 
 
+@pytest.mark.parametrize("code", sorted(PUBLIC))
+def test_a_document_the_leader_does_not_sign_goes_back_to_drafting(core: Core, code: str
+                                                                   ) -> None:
+    draft = PUBLIC[code]["draft"]
+    not_signed = {"signed": False, "sign_comment": "Sửa lại căn cứ pháp lý"}
+    detail = _walk(core, code, [
+        (PUBLIC[code]["check"], {}), (draft, {}), ("review", {}), ("sign", not_signed),
+        (draft, {}), ("review", {}), ("sign", {}), ("return_result", {}),
+    ])
+    # Not resolved at the refused signature: resolved once, when it was signed.
+    assert _statuses(detail) == [4, 9, 10]
+    assert detail.dossier.outcome == "early"
+
+
+@pytest.mark.parametrize("code", sorted(PUBLIC) + ["judicial_record_certificate"])
+def test_the_leader_signs_with_a_number_and_a_date_or_says_why_not(core: Core, code: str
+                                                                  ) -> None:
+    number = "certificate_number" if code == "judicial_record_certificate" else "document_number"
+    dossier = dossiers.receive_dossier(core, procedure_code=code, applicant=APPLICANT,
+                                       channel="in_person", actor="reception", now=MONDAY_9AM)
+    form = form_of(core, dossier.code, "sign")
+    assert set(field_errors(form, {"signed": True})) == {number, "signed_date"}
+    assert set(field_errors(form, {"signed": False})) == {"sign_comment"}
+    assert field_errors(form, {"signed": False, "sign_comment": "Sai số"}) == {}
+    assert set(field_errors(form, {})) == {"signed"}
+
+
 # --- the internal procedures -----------------------------------------------------------------
 
 def test_an_incoming_document_is_handled_and_its_reply_issued_after_a_rejection(

@@ -19,7 +19,7 @@ LATER = MONDAY_9AM + timedelta(hours=2)
 NEW_TASK = """
     <bpmn:userTask id="check_fees" name="Kiểm tra lệ phí">%s
       <bpmn:incoming>flow_sign_to_fees</bpmn:incoming>
-      <bpmn:outgoing>flow_sign_to_return</bpmn:outgoing>
+      <bpmn:outgoing>flow_sign_to_gateway</bpmn:outgoing>
     </bpmn:userTask>
     <bpmn:sequenceFlow id="flow_sign_to_fees" sourceRef="sign" targetRef="check_fees" />"""
 PROPERTIES = """
@@ -33,10 +33,10 @@ PROPERTIES = """
 
 def with_fee_check(bpmn_xml: str, properties: str) -> str:
     """The judicial record BPMN with a leader's fee check between signing and returning."""
-    sign_out = '<bpmn:outgoing>flow_sign_to_return</bpmn:outgoing>\n    </bpmn:userTask>\n\n'
-    xml = bpmn_xml.replace(sign_out, sign_out.replace("flow_sign_to_return", "flow_sign_to_fees"))
-    xml = xml.replace('sourceRef="sign" targetRef="return_result"',
-                      'sourceRef="check_fees" targetRef="return_result"')
+    sign_out = '<bpmn:outgoing>flow_sign_to_gateway</bpmn:outgoing>\n    </bpmn:userTask>\n\n'
+    xml = bpmn_xml.replace(sign_out, sign_out.replace("flow_sign_to_gateway", "flow_sign_to_fees"))
+    xml = xml.replace('sourceRef="sign" targetRef="gateway_signed"',
+                      'sourceRef="check_fees" targetRef="gateway_signed"')
     xml = xml.replace("<bpmn:flowNodeRef>sign</bpmn:flowNodeRef>",
                       "<bpmn:flowNodeRef>sign</bpmn:flowNodeRef>\n"
                       "        <bpmn:flowNodeRef>check_fees</bpmn:flowNodeRef>")

@@ -46,7 +46,8 @@ def test_a_test_run_walks_the_procedure_to_its_end_without_writing_a_dossier(
     assert run.completed and not run.ready
     assert run.path == ["received", "check_records", "gateway_dossier_complete",
                         "gateway_needs_verification", "draft_certificate", "review",
-                        "gateway_review_approved", "sign", "return_result", "result_returned"]
+                        "gateway_review_approved", "sign", "gateway_signed", "return_result",
+                        "result_returned"]
     assert run.data["certificate_number"] == "123/PLLTP"
     assert _row_counts(sqlite_core.db) == {**before, "test_run": before["test_run"] + 1}
     assert test_run.get(sqlite_core, run.id, MONDAY_9AM).completed

@@ -222,8 +222,8 @@ def test_a_conditional_event_whose_condition_is_not_python() -> None:
             "<bpmn:conditionalEventDefinition><bpmn:condition>signed ==</bpmn:condition>"
             "</bpmn:conditionalEventDefinition></bpmn:intermediateCatchEvent>"
             '<bpmn:sequenceFlow id="flow_wait" sourceRef="wait_signed" '
-            'targetRef="return_result" />')
-    package = judicial('sourceRef="sign" targetRef="return_result" />', wait)
+            'targetRef="gateway_signed" />')
+    package = judicial('sourceRef="sign" targetRef="gateway_signed" />', wait)
     problem = only(validate_package(package), "condition_syntax")
     assert (problem.severity, problem.element_id) == ("error", "wait_signed")
     assert problem.params["expression"] == "signed =="
@@ -266,10 +266,10 @@ def test_a_gateway_with_every_flow_conditioned_but_no_default_is_a_warning() -> 
 
 
 def test_a_merging_gateway_needs_no_condition() -> None:
-    package = judicial('sourceRef="sign" targetRef="return_result" />',
+    package = judicial('sourceRef="sign" targetRef="gateway_signed" />',
                        'sourceRef="sign" targetRef="merge" /><bpmn:exclusiveGateway id="merge" />'
                        '<bpmn:sequenceFlow id="flow_merge" sourceRef="merge" '
-                       'targetRef="return_result" />')
+                       'targetRef="gateway_signed" />')
     assert validate_package(package) == []
     parse_package(package)
 

@@ -28,13 +28,13 @@ def test_the_diff_names_the_steps_added_removed_and_renamed(sqlite_core: Core) -
     diff = versions.diff_versions(sqlite_core, CODE, 1, 2)
     added = {(e.id, e.name, e.type) for e in diff.added}
     assert ("stamp", STAMP_NAME, "userTask") in added
-    assert ("flow_sign_to_stamp", "", "sequenceFlow") in added
+    assert ("flow_stamp_to_return", "", "sequenceFlow") in added
     removed = {e.id: e for e in diff.removed}
     assert removed["request_police_verification"].type == "userTask"
     assert removed["request_police_verification"].name.startswith("Gửi yêu cầu xác minh")
     changed = {e.id: e for e in diff.changed}
     assert changed["review"].name == REVIEW_RENAMED and changed["review"].changes == ["name"]
-    assert changed["sign"].changes == ["outgoing"]
+    assert changed["flow_signed"].changes == ["targetRef"]
     assert changed["flow_needs_verification"].changes == ["targetRef"]
     assert "judicial_record_certificate" not in changed  # the process only holds them
     assert diff.forms_removed == ["request_police_verification"]

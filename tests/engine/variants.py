@@ -19,39 +19,39 @@ def judicial_record() -> Package:
 
 
 def with_stamp(package: Package) -> Package:
-    """A new step `stamp` (the leader's office stamps and registers) after `sign`."""
+    """A new step `stamp` (the leader's office stamps and registers) once the leader has
+    signed, before the result goes back."""
     xml = package.bpmn_xml
     xml = xml.replace('<bpmn:flowNodeRef>sign</bpmn:flowNodeRef>',
                       '<bpmn:flowNodeRef>sign</bpmn:flowNodeRef>\n'
                       '        <bpmn:flowNodeRef>stamp</bpmn:flowNodeRef>')
-    xml = xml.replace('<bpmn:outgoing>flow_sign_to_return</bpmn:outgoing>',
-                      '<bpmn:outgoing>flow_sign_to_stamp</bpmn:outgoing>')
-    xml = xml.replace('<bpmn:incoming>flow_sign_to_return</bpmn:incoming>',
+    xml = xml.replace('<bpmn:incoming>flow_signed</bpmn:incoming>',
                       '<bpmn:incoming>flow_stamp_to_return</bpmn:incoming>')
     xml = xml.replace(
         '<bpmn:userTask id="return_result"',
         f'<bpmn:userTask id="stamp" name="{STAMP_NAME}">\n'
-        '      <bpmn:incoming>flow_sign_to_stamp</bpmn:incoming>\n'
+        '      <bpmn:incoming>flow_signed</bpmn:incoming>\n'
         '      <bpmn:outgoing>flow_stamp_to_return</bpmn:outgoing>\n'
         '    </bpmn:userTask>\n\n    <bpmn:userTask id="return_result"')
     xml = xml.replace(
-        '<bpmn:sequenceFlow id="flow_sign_to_return" sourceRef="sign" targetRef="return_result" />',
-        '<bpmn:sequenceFlow id="flow_sign_to_stamp" sourceRef="sign" targetRef="stamp" />\n'
-        '    <bpmn:sequenceFlow id="flow_stamp_to_return" sourceRef="stamp" '
-        'targetRef="return_result" />')
-    xml = re.sub(r'<bpmndi:BPMNEdge id="flow_sign_to_return_di".*?</bpmndi:BPMNEdge>',
+        'sourceRef="gateway_signed" targetRef="return_result">',
+        'sourceRef="gateway_signed" targetRef="stamp">')
+    xml = xml.replace(
+        '  </bpmn:process>',
+        '  <bpmn:sequenceFlow id="flow_stamp_to_return" sourceRef="stamp" '
+        'targetRef="return_result" />\n  </bpmn:process>')
+    xml = re.sub(r'<bpmndi:BPMNEdge id="flow_signed_di".*?</bpmndi:BPMNEdge>',
                  '<bpmndi:BPMNShape id="stamp_di" bpmnElement="stamp">\n'
-                 '        <dc:Bounds x="1400" y="670" width="100" height="80" />\n'
+                 '        <dc:Bounds x="1440" y="670" width="100" height="80" />\n'
                  '      </bpmndi:BPMNShape>\n'
-                 '      <bpmndi:BPMNEdge id="flow_sign_to_stamp_di" '
-                 'bpmnElement="flow_sign_to_stamp">\n'
-                 '        <di:waypoint x="1340" y="710" />\n'
-                 '        <di:waypoint x="1400" y="710" />\n'
+                 '      <bpmndi:BPMNEdge id="flow_signed_di" bpmnElement="flow_signed">\n'
+                 '        <di:waypoint x="1415" y="710" />\n'
+                 '        <di:waypoint x="1440" y="710" />\n'
                  '      </bpmndi:BPMNEdge>\n'
                  '      <bpmndi:BPMNEdge id="flow_stamp_to_return_di" '
                  'bpmnElement="flow_stamp_to_return">\n'
-                 '        <di:waypoint x="1450" y="670" />\n'
-                 '        <di:waypoint x="1450" y="210" />\n'
+                 '        <di:waypoint x="1490" y="670" />\n'
+                 '        <di:waypoint x="1490" y="210" />\n'
                  '      </bpmndi:BPMNEdge>', xml, flags=re.S)
     return replace(package, bpmn_xml=xml)
 

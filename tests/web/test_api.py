@@ -20,22 +20,30 @@ def _token(client: FlaskClient, username: str) -> dict[str, str]:
 
 
 def _fill(schema: dict[str, Any], choices: dict[str, Any]) -> dict[str, Any]:
-    """Fill a form from its JSON Schema alone, as a generic client would."""
+    """Fill a form from its JSON Schema alone, as a generic client would: its required
+    fields, then those its `allOf` rules require once the first are chosen."""
     data: dict[str, Any] = {}
-    for name in schema.get("required", []):
-        prop = schema["properties"][name]
-        if name in choices:
-            data[name] = choices[name]
-        elif "enum" in prop:
-            data[name] = prop["enum"][0]
-        elif prop["type"] == "boolean":
-            data[name] = True
-        elif prop["type"] == "integer":
-            data[name] = max(1, prop.get("minimum", 1))
-        elif prop.get("format") == "date":
-            data[name] = "2026-11-25"
-        else:
-            data[name] = "Đã kiểm tra"
+
+    def fill(names: list[str]) -> None:
+        for name in names:
+            prop = schema["properties"][name]
+            if name in choices:
+                data[name] = choices[name]
+            elif "enum" in prop:
+                data[name] = prop["enum"][0]
+            elif prop["type"] == "boolean":
+                data[name] = True
+            elif prop["type"] == "integer":
+                data[name] = max(1, prop.get("minimum", 1))
+            elif prop.get("format") == "date":
+                data[name] = "2026-11-25"
+            else:
+                data[name] = "Đã kiểm tra"
+
+    fill(schema.get("required", []))
+    for rule in schema.get("allOf", []):
+        if all(data.get(k) == v["const"] for k, v in rule["if"]["properties"].items()):
+            fill([n for n in rule["then"]["required"] if n not in data])
     return data
 
 

@@ -39,7 +39,7 @@ def test_the_diff_page_lists_what_changed(client: FlaskClient, auth: Auth,
     _deploy_two(sqlite_core)
     auth.login("designer")
     page = _page(client, f"/design/{CODE}/versions/diff?from=1&to=2")
-    assert STAMP_NAME in page and POLICE in page and "outgoing" in page
+    assert STAMP_NAME in page and POLICE in page and "targetRef" in page
     assert "request_police_verification" in page
 
 
