@@ -50,6 +50,9 @@ def test_the_administrator_sets_a_step_policy_and_returns_to_the_deployed_one(
         "warn_before_working_days": 0.5, "repeat_after_working_days": 1.0,
         "levels": ["officer", "head"]}
     assert setting.table["steps"]["sign"]["levels"] == ["officer"]
+    saved = client.get(URL)  # the page it redirects to shows who set the policy, and when
+    assert saved.status_code == 200
+    assert "Do admin thiết lập lúc" in saved.get_data(as_text=True)
     reset = client.post(URL, data={"csrf_token": fields["csrf_token"], "action": "reset"})
     assert reset.status_code == 302
     assert not get_policy(sqlite_core, "judicial_record_certificate").overridden
