@@ -38,7 +38,7 @@ def _query() -> dict[str, str]:
 
 def _summary(query: dict[str, str]) -> Report:
     return reports.summary(current_core(), first=query["from"], last=query["to"],
-                           by=query["by"], lang=lang())
+                           by=query["by"], lang=lang(), now=now())
 
 
 def _chart(report: Report) -> dict[str, Any]:
@@ -113,7 +113,7 @@ def summary() -> ResponseReturnValue:
     """The report for ?from=YYYY-MM-DD&to=YYYY-MM-DD&by=field|procedure as JSON."""
     args = request.args
     report = reports.summary(current_core(), first=args.get("from"), last=args.get("to"),
-                             by=args.get("by"), lang=lang())
+                             by=args.get("by"), lang=lang(), now=now())
     *rows, total = rows_with_total(report)
     return jsonify({"from": report.first.isoformat(), "to": report.last.isoformat(),
                     "by": report.by.value, "rows": [_row_json(row) for row in rows],

@@ -18,18 +18,30 @@ from workflows.report import COUNTS, Grouping, Report, ReportRow, parse_query, p
 NOT_RECEIVED = "not_received"
 
 
+# A period must have begun: what is still open is counted as of now, not of a future day.
+FUTURE_PERIOD = ("Kỳ báo cáo chưa bắt đầu: chọn ngày bắt đầu không sau hôm nay.",
+                 "The period has not begun: choose a first day no later than today.")
+
+
 def summary(core: Core, *, first: str | None, last: str | None, by: str | None,
-            lang: str = "vi") -> Report:
-    """The report for the local days `first`..`last` (YYYY-MM-DD), by field or procedure."""
+            lang: str = "vi", now: datetime | None = None) -> Report:
+    """The report for the local days `first`..`last` (YYYY-MM-DD), by field or procedure.
+
+    Dossiers still open are counted within deadline or overdue at the period's end, or at
+    `now` when the period ends later (this month's report, today)."""
     query, errors = parse_query(first, last, by, lang)
     if query is None:
         raise InvalidInput(N_("The report's period is wrong: correct the fields marked."),
                            errors)
     first_day, last_day, grouping = query
     start, end = period_bounds(first_day, last_day, core.settings.hours.timezone)
+    if now is not None and start > now:
+        raise InvalidInput(N_("The report's period is wrong: correct the fields marked."),
+                           {"from": FUTURE_PERIOD[1 if lang == "en" else 0]})
+    as_of = min(end, now) if now is not None else end
     with core.uow() as uow:
         labels = _labels(uow.session, grouping, lang)
-        counted = _count(uow.session, grouping, start, end)
+        counted = _count(uow.session, grouping, start, end, as_of)
     rows = [ReportRow(key, label, **counted.get(key, {})) for key, label in labels.items()]
     return Report(first_day, last_day, grouping, rows)
 
@@ -38,13 +50,15 @@ def _tally(condition: ColumnElement[bool]) -> ColumnElement[Any]:
     return func.count(case((condition, 1)))
 
 
-def _count(session: Session, grouping: Grouping, start: datetime, end: datetime
-           ) -> dict[str, dict[str, int]]:
-    """Each group's counts; the WHERE keeps only dossiers open at some moment of the period."""
+def _count(session: Session, grouping: Grouping, start: datetime, end: datetime,
+           as_of: datetime) -> dict[str, dict[str, int]]:
+    """Each group's counts; the WHERE keeps only dossiers open at some moment of the period.
+    Those still open at `as_of` (the period's end, or now if sooner) are within deadline or
+    overdue at that moment."""
     key = Procedure.field if grouping == Grouping.FIELD else Procedure.code
     received_in = Dossier.received_at >= start
     resolved_in = Dossier.resolved_at < end  # the WHERE already has resolved_at >= start
-    open_at_end = or_(Dossier.resolved_at.is_(None), Dossier.resolved_at >= end)
+    open_at_end = or_(Dossier.resolved_at.is_(None), Dossier.resolved_at >= as_of)
     columns = {
         "online": and_(received_in, Dossier.channel == Channel.ONLINE.value),
         "in_person_post": and_(received_in, Dossier.channel.in_(
@@ -53,8 +67,8 @@ def _count(session: Session, grouping: Grouping, start: datetime, end: datetime
         "early": and_(resolved_in, Dossier.outcome == "early"),
         "on_time": and_(resolved_in, Dossier.outcome == "on_time"),
         "late": and_(resolved_in, Dossier.outcome == "late"),
-        "within_deadline": and_(open_at_end, Dossier.appointment_at >= end),
-        "overdue": and_(open_at_end, Dossier.appointment_at < end),
+        "within_deadline": and_(open_at_end, Dossier.appointment_at >= as_of),
+        "overdue": and_(open_at_end, Dossier.appointment_at < as_of),
     }
     statement = (
         select(key, *(_tally(condition).label(name) for name, condition in columns.items()))

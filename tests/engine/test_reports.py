@@ -148,3 +148,29 @@ def test_a_report_with_bad_dates_is_refused_field_by_field(core: Core) -> None:
     with pytest.raises(InvalidInput) as caught:
         reports.summary(core, first="2026-05-31", last="2026-03-01", by="field", lang="en")
     assert caught.value.fields == {"to": "The last day must not be before the first day."}
+
+
+def test_open_dossiers_of_a_period_not_over_yet_are_counted_as_of_now(
+        core: Core, procedures: list[Procedure]) -> None:
+    now = datetime(2026, 5, 20, 10, tzinfo=HANOI)  # the period runs to 31/5
+    received = START + timedelta(days=1)
+    insert(core, [Generated(procedures[0], "online", received, now + timedelta(days=2), None),
+                  Generated(procedures[0], "post", received, now - timedelta(hours=1), None)])
+    today = reports.summary(core, first="2026-03-01", last="2026-05-31", by="field", now=now)
+    assert (today.total.within_deadline, today.total.overdue) == (1, 1)
+    # Once the period is over, its end is the moment they are counted at.
+    after = reports.summary(core, first="2026-03-01", last="2026-05-31", by="field",
+                            now=END + timedelta(days=10))
+    assert (after.total.within_deadline, after.total.overdue) == (0, 2)
+
+
+def test_a_period_that_has_not_begun_is_refused(core: Core) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        reports.summary(core, first="2026-12-01", last="2026-12-31", by="field", lang="en",
+                        now=datetime(2026, 11, 25, 16, tzinfo=HANOI))
+    assert caught.value.fields == {
+        "from": "The period has not begun: choose a first day no later than today."}
+    # Today's own period is fine, the days after today included.
+    report = reports.summary(core, first="2026-11-25", last="2026-12-31", by="field",
+                             now=datetime(2026, 11, 25, 16, tzinfo=HANOI))
+    assert report.total.received == 0
