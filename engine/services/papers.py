@@ -73,8 +73,16 @@ def receipt_slip(core: Core, code: str) -> bytes:
             appointment_at=dossier.original_appointment_at, return_method_title=method,
             lookup_url=lookup_url(core, dossier.code),
             officer_name=_officer(session, dossier.received_by), zone=core.calendar_zone(),
-            processing_time_title=_days(version.meta.get("committed_working_days")))
+            processing_time_title=_statutory(version.meta))
     return receipt_slip_pdf(data)
+
+
+def _statutory(meta: dict[str, object]) -> str:
+    """Form 01's "processing time as prescribed": the law's time, not the agency's shorter
+    commitment (which the appointment date already reflects)."""
+    days = _days(meta.get("statutory_working_days"))
+    longer = _days(meta.get("statutory_working_days_with_verification"))
+    return f"{days} ({longer} nếu phải xác minh)" if days and longer else days
 
 
 def _days(value: object) -> str:

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from engine.bootstrap import Core
 from engine.pdf import (
     FontMissing,
     RefusalData,
@@ -23,6 +24,9 @@ from engine.pdf import (
     refusal_pdf,
     supplement_request_pdf,
 )
+from engine.services import papers
+from tests.conftest import MONDAY_9AM
+from tests.engine.walk import receive
 
 HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
 CODE = "000.00.18.H47-260316-0042"
@@ -193,3 +197,12 @@ def test_font_directory_can_be_set_by_environment(tmp_path: Path,
 def test_naive_times_are_refused() -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
         refusal_pdf(replace(REFUSAL, refused_at=datetime(2026, 2, 5, 9, 0)))
+
+
+def test_a_dossiers_slip_gives_the_statutory_time_not_the_agencys_commitment(
+        core: Core, pdf_text: Callable[[bytes], str]) -> None:
+    dossier = receive(core, MONDAY_9AM)  # statutory 10 days (15 with verification), committed 8
+    text = pdf_text(papers.receipt_slip(core, dossier.code))
+    assert ("Thời gian giải quyết hồ sơ theo quy định là: 10 ngày làm việc "
+            "(15 ngày làm việc nếu phải xác minh)") in text
+    assert "8 ngày làm việc" not in text
