@@ -12,6 +12,7 @@ from lxml import etree
 from sqlalchemy import select
 
 from engine.bootstrap import Core
+from engine.demo import step_data
 from engine.models import Task, User
 from engine.services import catalogue, dossiers, tasks
 from engine.specs import parse_package, read_package, user_task_properties
@@ -310,6 +311,19 @@ def test_the_leader_signs_with_a_number_and_a_date_or_says_why_not(core: Core, c
     assert set(field_errors(form, {"signed": False})) == {"sign_comment"}
     assert field_errors(form, {"signed": False, "sign_comment": "Sai số"}) == {}
     assert set(field_errors(form, {})) == {"signed"}
+
+
+@pytest.mark.parametrize("code", sorted(PUBLIC) + ["judicial_record_certificate"])
+def test_an_incomplete_dossier_needs_the_list_of_what_is_missing(core: Core, code: str) -> None:
+    check = PUBLIC[code]["check"] if code in PUBLIC else "check_records"
+    dossier = dossiers.receive_dossier(core, procedure_code=code, applicant=APPLICANT,
+                                       channel="in_person", actor="reception", now=MONDAY_9AM)
+    form = form_of(core, dossier.code, check)
+    data = DATA[code][check] if code in DATA else step_data(check, "2026-11-23")
+    incomplete = data | {"dossier_complete": False}
+    incomplete.pop("missing_documents", None)
+    assert set(field_errors(form, incomplete)) == {"missing_documents"}
+    assert field_errors(form, incomplete | {"missing_documents": "Bản sao CCCD"}) == {}
 
 
 # --- the internal procedures -----------------------------------------------------------------
