@@ -24,6 +24,7 @@ from engine.services.result_return import return_record
 from engine.services.tracking import tracking_sheet
 from web import current_core, lang, now
 from web.auth import OFFICER_ROLES, current_officer, role_required
+from web.recorded import recorded_steps
 from web.views import diagram_xml, localtime
 from workflows.intake import (
     CHANNEL_TITLES,
@@ -201,6 +202,7 @@ def show(code: str) -> ResponseReturnValue:
         "reception/show.html", detail=detail, items=items, received=received,
         returned=return_record(detail.events), return_methods=RETURN_TITLES,
         letters=apologies.letters(current_core(), code=code),
+        recorded=recorded_steps(current_core(), detail, lang()),
         markers={"active": sorted({t.bpmn_id for t in detail.tasks if t.state == "ready"}),
                  "done": sorted({t.bpmn_id for t in detail.tasks if t.state == "completed"}),
                  "escalated": sorted(escalated)})

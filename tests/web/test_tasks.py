@@ -343,3 +343,43 @@ def test_timestamps_read_as_babel_writes_them_in_the_agencys_zone(app: Flask,
         assert [localtime(m) for m in moments] == [
             format_datetime(m, "dd/MM/yyyy HH:mm") for m in moments]
         assert localtime(moments[0]) == "25/11/2026 00:30" and localtime(None) == ""
+
+
+def test_each_step_shows_what_the_earlier_ones_recorded_and_a_redraft_starts_from_the_last(
+        client: FlaskClient, auth: Auth, sqlite_core: Core, clock: Clock) -> None:
+    from tests.engine.walk import complete
+
+    dossier = receive(sqlite_core, MONDAY_9AM)
+    complete(sqlite_core, dossier.code, "check_records", MONDAY_9AM + timedelta(hours=1))
+    complete(sqlite_core, dossier.code, "draft_certificate", MONDAY_9AM + timedelta(hours=2), {
+        "certificate_type": "no_2", "criminal_record_found": False, "copies_requested": 3,
+        "draft_note": "Không có án tích"})
+    auth.login("head")
+    [review] = _task_ids(client.get("/").get_data(as_text=True))
+    page = client.get(f"/tasks/{review}").get_data(as_text=True)
+    recorded = page[page.index('data-testid="recorded"'):page.index('id="files"')]
+    # The draft, newest first, in the form's words; then the check.
+    assert recorded.index("Dự thảo Phiếu lý lịch tư pháp") < recorded.index("Kiểm tra hồ sơ")
+    for shown in ("Loại Phiếu", "Phiếu lý lịch tư pháp số 2", "Số lượng Phiếu yêu cầu cấp",
+                  ">3<", "Không có án tích", "Có án tích", "Không"):
+        assert shown in recorded, shown
+    clock.now = MONDAY_9AM + timedelta(hours=3)
+    auth.post(f"/tasks/{review}/complete", {"review_approved": "false",
+                                             "review_comment": "Ghi rõ số lượng 2 Phiếu"},
+              page=f"/tasks/{review}")
+    auth.post("/logout", {}, page="/")
+    auth.login("specialist")
+    [redraft] = _task_ids(client.get("/").get_data(as_text=True))
+    page = client.get(f"/tasks/{redraft}").get_data(as_text=True)
+    assert "Ghi rõ số lượng 2 Phiếu" in page  # why it came back
+    form = page[page.index('data-testid="task-form"'):page.index("</form>",
+                                                                 page.index('data-testid="task-form"'))]
+    assert 'value="no_2" selected' in form and 'value="3"' in form
+    assert "Không có án tích</textarea>" in form
+    assert "checked" not in form  # yes/no answers are chosen afresh
+    client.get("/lang/en")
+    english = client.get(f"/tasks/{redraft}").get_data(as_text=True)
+    assert "Recorded at earlier steps" in english and "Judicial record certificate no. 2" in english
+    assert "Ghi rõ số lượng 2 Phiếu" in english
+    dossier_page = client.get(f"/dossiers/{dossier.code}").get_data(as_text=True)
+    assert "Recorded at earlier steps" in dossier_page and "Ghi rõ số lượng 2 Phiếu" in dossier_page
