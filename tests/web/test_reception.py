@@ -6,6 +6,7 @@ from datetime import datetime
 
 from flask.testing import FlaskClient
 
+from engine.bootstrap import Core
 from tests.conftest import HANOI
 from tests.web.conftest import Auth, Clock
 
@@ -228,3 +229,24 @@ def test_returning_by_post_asks_for_the_tracking_number_beside_the_field(
     page = client.get(f"/dossiers/{code}").get_data(as_text=True)
     assert 'data-testid="tracking-number">EB123456789VN' in page
     assert "5 Tràng Tiền, Hà Nội" in page
+
+
+def test_reception_reads_the_applicants_answer_to_a_supplement_request(
+        client: FlaskClient, auth: Auth, sqlite_core: Core) -> None:
+    from engine.services.supplement_answers import answer_supplement
+    from tests.conftest import MONDAY_9AM, at
+    from tests.engine.walk import complete, ready_tasks, receive
+
+    dossier = receive(sqlite_core, MONDAY_9AM)
+    complete(sqlite_core, dossier.code, "check_records", at(23, 10),
+             {"dossier_complete": False, "missing_documents": "Bản chụp CCCD",
+              "residence_history": "one_province", "needs_verification": False})
+    answer_supplement(sqlite_core, dossier.code, note="CCCD mới cấp, gửi bản chụp hai mặt",
+                      files=[], now=at(23, 14))
+    auth.login("reception")
+    page = client.get(f"/dossiers/{dossier.code}").get_data(as_text=True)
+    assert "Trả lời của người nộp" in page and "CCCD mới cấp, gửi bản chụp hai mặt" in page
+    [step] = ready_tasks(sqlite_core, dossier.code)
+    task_page = client.get(f"/tasks/{step.id}").get_data(as_text=True)
+    assert "Bản chụp CCCD" in task_page  # what was asked for
+    assert "CCCD mới cấp, gửi bản chụp hai mặt" in task_page  # and the answer
