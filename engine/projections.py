@@ -14,7 +14,18 @@ from typing import Any, cast
 
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import Connection, Delete, Table, Update, bindparam, delete, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Delete,
+    Table,
+    Update,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
 
 from engine.db import listed, listed_values
 from engine.errors import CHANGED_MEANWHILE, N_, Conflict
@@ -104,20 +115,33 @@ PAUSING = {DossierStatus.SUPPLEMENT_REQUESTED: "supplement",
 
 
 def _end_pause(conn: Connection, calendar: WorkingCalendar, dossier: DossierState,
-               now: datetime, events: list[dict[str, Any]], actor: str | None) -> datetime:
-    """Close the open pause and return the appointment moved by its working time."""
-    pause = conn.execute(select(PAUSES.c.id, PAUSES.c.started_at).where(
+               now: datetime, events: list[dict[str, Any]], actor: str | None
+               ) -> tuple[datetime, datetime]:
+    """Close the open pause; return the appointment moved by its working time, and when
+    the pause ended.
+
+    A supplement's pause ends when the applicant answered (DOMAIN.md, Pauses): online, at
+    the answer's time, however long reception takes to check it; at the desk, now."""
+    pause = conn.execute(select(PAUSES.c.id, PAUSES.c.started_at, PAUSES.c.reason).where(
         PAUSES.c.dossier_id == dossier.id, PAUSES.c.ended_at.is_(None))).first()
     if pause is None:
-        return dossier.appointment_at
+        return dossier.appointment_at, now
+    ended = now
+    if pause.reason == "supplement":
+        answered = conn.execute(select(func.min(EVENTS.c.at)).where(
+            EVENTS.c.dossier_id == dossier.id, EVENTS.c.kind == "supplement_answered",
+            EVENTS.c.at >= pause.started_at)).scalar()
+        if answered is not None and answered < now:
+            ended = answered
     appointment, paused = moved_appointment(calendar, dossier.appointment_at,
-                                            pause.started_at, now)
+                                            pause.started_at, ended)
     conn.execute(update(PAUSES).where(PAUSES.c.id == pause.id)
-                 .values(ended_at=now, working_seconds=paused))
+                 .values(ended_at=ended, working_seconds=paused))
     events.append(event(dossier.id, "resumed", now, actor, data={
         "working_seconds": paused, "appointment_at": appointment.isoformat(),
-        "previous_appointment_at": dossier.appointment_at.isoformat()}))
-    return appointment
+        "previous_appointment_at": dossier.appointment_at.isoformat(),
+        "paused_until": ended.isoformat()}))
+    return appointment, ended
 
 
 _TIMER_ITEMS = select(DUE.c.id, DUE.c.ref, DUE.c.due_at).where(
@@ -349,8 +373,10 @@ def _project_status(conn: Connection, calendar: WorkingCalendar, parsed: ParsedV
                               "designer."), current=int(current), target=int(step)) from exc
         events.append(event(dossier.id, "status_changed", now, actor,
                             data={"from": int(current), "to": int(step)}))
+        answered = now
         if current in PAUSING and step not in PAUSING:
-            values["appointment_at"] = _end_pause(conn, calendar, dossier, now, events, actor)
+            values["appointment_at"], answered = _end_pause(conn, calendar, dossier, now,
+                                                            events, actor)
         if step in PAUSING and current not in PAUSING:
             conn.execute(insert(PAUSES).values(dossier_id=dossier.id, reason=PAUSING[step],
                                                started_at=now))
@@ -359,7 +385,7 @@ def _project_status(conn: Connection, calendar: WorkingCalendar, parsed: ParsedV
         if current == DossierStatus.SUPPLEMENT_REQUESTED:
             conn.execute(update(NOTICES).where(
                 NOTICES.c.dossier_id == dossier.id, NOTICES.c.kind == "supplement",
-                NOTICES.c.answered_at.is_(None)).values(answered_at=now))
+                NOTICES.c.answered_at.is_(None)).values(answered_at=answered))
         current = step
         if step == DossierStatus.SUPPLEMENT_REQUESTED:
             values["supplement_rounds"] = dossier.supplement_rounds + 1

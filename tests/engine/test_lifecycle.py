@@ -183,3 +183,24 @@ def _notices(core: Core, dossier_id: int) -> list[DossierNotice]:
     with core.uow() as uow:
         return list(uow.session.scalars(select(DossierNotice).where(
             DossierNotice.dossier_id == dossier_id).order_by(DossierNotice.id)))
+
+
+def test_an_online_answer_ends_the_pause_whenever_reception_takes_it_in(core: Core) -> None:
+    from engine.models import DossierPause
+    from engine.services.supplement_answers import answer_supplement
+
+    dossier = receive(core, MONDAY_9AM)  # appointment Friday 4/12 09:00
+    complete(core, dossier.code, "check_records", at(23, 10),
+             step_data("check_records", "2026-11-23", complete=False))
+    answer_supplement(core, dossier.code, note="Đã gửi bản chụp CCCD", files=[],
+                      now=at(23, 14))
+    # Reception takes the answer in three days later: the applicant is not charged for them.
+    # 23/11 10:00 → 14:00 is 2 working hours (the lunch break 11:30–13:30 does not count).
+    complete(core, dossier.code, "receive_supplement", at(26, 10))
+    detail = dossiers.get_dossier(core, dossier.code)
+    assert detail.dossier.appointment_at == at(4, 11, month=12)
+    with core.uow() as uow:
+        [pause] = uow.session.query(DossierPause).filter_by(dossier_id=dossier.id).all()
+    assert (pause.started_at, pause.ended_at, pause.working_seconds) == (
+        at(23, 10), at(23, 14), 2 * 3600)
+    assert [n.answered_at for n in _notices(core, dossier.id)] == [at(23, 14)]
