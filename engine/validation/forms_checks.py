@@ -24,6 +24,11 @@ def form_problems(forms: Any, tasks: list[Any]) -> list[Problem]:
         detail = schema_error(schema)
         if detail:
             found.append(problem("form_invalid", task, form=name, detail=detail))
+        else:
+            undefined = undefined_required(schema)
+            if undefined:
+                found.append(problem("form_required_undefined", task, form=name,
+                                     fields=", ".join(undefined)))
         if task is None:
             found.append(problem("form_unused", form=name))
     return found
@@ -43,3 +48,25 @@ def schema_error(schema: Any) -> str | None:
     if not isinstance(properties, dict) or not properties:
         return "it has no properties: a form needs at least one field"
     return None
+
+
+# Keywords whose subschemas apply to the form itself, so their `required` name its fields.
+_SAME_OBJECT = ("allOf", "anyOf", "oneOf", "if", "then", "else", "not")
+
+
+def undefined_required(schema: dict[str, Any]) -> list[str]:
+    """Fields a form requires (also under allOf/if/then/else…) but does not define."""
+    properties = schema.get("properties") or {}
+    missing: list[str] = []
+    pending: list[Any] = [schema]
+    while pending:
+        part = pending.pop()
+        if not isinstance(part, dict):
+            continue
+        for name in part.get("required") or []:
+            if name not in properties and name not in missing:
+                missing.append(name)
+        for keyword in _SAME_OBJECT:
+            value = part.get(keyword)
+            pending.extend(value if isinstance(value, list) else [value])
+    return missing

@@ -60,6 +60,9 @@ RULES: dict[str, tuple[str, str]] = {
         "User task %(name)s names the form %(form)s, which does not exist. Add the form or "
         "correct the formKey.")),
     "form_invalid": (ERROR, N_("The form %(form)s is not a usable JSON Schema: %(detail)s")),
+    "form_required_undefined": (ERROR, N_(
+        "The form %(form)s requires the fields %(fields)s, which it does not define: no one "
+        "could ever complete it. Add them under properties or remove them from required.")),
     "sla_invalid": (ERROR, N_(
         "User task %(name)s has the step deadline %(value)s: it must be a positive number of "
         "working days in steps of 0.5.")),

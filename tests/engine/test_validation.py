@@ -172,6 +172,22 @@ def test_an_invalid_form(schema: Any) -> None:
         "error", "review", "review")
 
 
+@pytest.mark.parametrize(("schema", "fields"), [
+    ({"type": "object", "required": ["zzz"], "properties": {"a": {"type": "string"}}}, "zzz"),
+    ({"type": "object", "properties": {"a": {"type": "boolean"}},
+      "allOf": [{"if": {"properties": {"a": {"const": True}}, "required": ["a"]},
+                 "then": {"required": ["b", "c"]}, "else": {"required": ["a"]}}]}, "b, c"),
+])
+def test_a_form_requiring_a_field_it_does_not_define_blocks_deployment(
+        schema: dict[str, Any], fields: str) -> None:
+    forms = dict(JUDICIAL.forms, review=schema)
+    problems = validate_package(judicial(forms=forms))
+    problem = only(problems, "form_required_undefined")
+    assert (problem.severity, problem.element_id, problem.params["form"],
+            problem.params["fields"], blocking(problems)) == (
+        "error", "review", "review", fields, True)
+
+
 @pytest.mark.parametrize("value", ["0.3", "0", "-1", "abc", ""])
 def test_an_invalid_step_deadline(value: str) -> None:
     package = judicial('name="slaWorkingDays" value="3"', f'name="slaWorkingDays" value="{value}"')
