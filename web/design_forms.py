@@ -13,7 +13,6 @@ from jsonschema.exceptions import SchemaError
 
 from engine.errors import InvalidInput
 from engine.services import design_meta
-from engine.services.design_skeleton import new_form
 from web import current_core, now, translate
 from web.auth import current_officer, role_required
 from web.design import DESIGNERS, bp, draft_or_404
@@ -70,13 +69,18 @@ def save_form(code: str) -> ResponseReturnValue:
     """Save one form's JSON text (or create a new form) in the draft."""
     draft = draft_or_404(code)
     key = request.form.get("key", "").strip()
-    text = request.form.get("schema") or json.dumps(new_form(key), ensure_ascii=False,
-                                                    indent=2)
+    text = request.form.get("schema")
     try:
-        design_meta.save_form(current_core(), code, key, text, current_officer().username,
-                              now())
+        if text is None:  # the "New form" box sends only a name
+            design_meta.create_form(current_core(), code, key, current_officer().username,
+                                    now())
+        else:
+            design_meta.save_form(current_core(), code, key, text, current_officer().username,
+                                  now())
     except InvalidInput as exc:
-        return _forms_page(draft, code, key, text, translate(exc), 422)
+        if not (text or "").strip() and key in draft.forms:  # nothing to keep: show the saved one
+            text = json.dumps(draft.forms[key], ensure_ascii=False, indent=2)
+        return _forms_page(draft, code, key, text or "", translate(exc), 422)
     flash(_("The form %(form)s was saved in the draft.", form=key), "success")
     return redirect(url_for(".forms", code=code, form=key))
 

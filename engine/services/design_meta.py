@@ -13,6 +13,7 @@ import tomli_w
 from engine.bootstrap import Core
 from engine.errors import N_, InvalidInput
 from engine.services.design import invalid, open_draft, save_draft
+from engine.services.design_skeleton import new_form
 from workflows.escalation import PolicyError, policies_from_table
 
 TEXT_FIELDS = ("name", "name_en", "field", "field_name", "field_name_en", "agency", "fee_note",
@@ -122,6 +123,10 @@ def save_form(core: Core, code: str, key: str, text: str, user: str, now: dateti
     if not key or not set(key) <= FORM_KEY_CHARS or len(key) > 60:
         raise InvalidInput(N_("A form's name may hold lower-case letters, digits and "
                               "underscores (at most 60)."), {"key": "pattern"})
+    if not text.strip():
+        raise InvalidInput(N_("The form is empty, so nothing was saved: the saved form is shown "
+                              "again. To delete the form, use “Remove this form”."),
+                           {"schema": "required"})
     try:
         schema = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -131,6 +136,14 @@ def save_form(core: Core, code: str, key: str, text: str, user: str, now: dateti
         raise InvalidInput(N_("A form is a JSON object."), {"schema": "object"})
     draft = open_draft(core, code, user, now)
     save_draft(core, code, forms={**draft.forms, key: schema}, user=user, now=now)
+
+
+def create_form(core: Core, code: str, key: str, user: str, now: datetime) -> None:
+    """Add a new form, a skeleton to fill in, to the draft; an existing name is refused."""
+    if key in open_draft(core, code, user, now).forms:
+        raise invalid(N_("A form named %(form)s already exists: choose another name or open it "
+                         "from the list."), {"key": "unique"}, form=key)
+    save_form(core, code, key, json.dumps(new_form(key)), user, now)
 
 
 def delete_form(core: Core, code: str, key: str, user: str, now: datetime) -> None:

@@ -132,6 +132,39 @@ def test_forms_and_metadata_are_saved_in_the_draft(client: FlaskClient, auth: Au
     assert "Cấp Phiếu LLTP" in client.get(f"/design/{CODE}/metadata").get_data(as_text=True)
 
 
+def test_an_empty_form_is_refused_and_the_saved_form_kept(client: FlaskClient,
+                                                         auth: Auth) -> None:
+    auth.login("designer")
+    page = f"/design/{CODE}/forms?form=check_records"
+    before = client.get(f"/api/v1/design/{CODE}/draft", headers=_token(client, "designer"))
+    refused = auth.post(f"/design/{CODE}/forms", {"key": "check_records", "schema": "  "},
+                        page=page)
+    assert refused.status_code == 422  # type: ignore[attr-defined]
+    text = refused.get_data(as_text=True)  # type: ignore[attr-defined]
+    assert "Biểu mẫu đang để trống nên chưa lưu gì" in text and "&#34;properties&#34;" in text
+    after = client.get(f"/api/v1/design/{CODE}/draft", headers=_token(client, "designer"))
+    assert after.get_json()["forms"] == before.get_json()["forms"]
+
+
+def test_creating_a_form_under_a_name_in_use_is_refused(client: FlaskClient,
+                                                        auth: Auth) -> None:
+    auth.login("designer")
+    page = f"/design/{CODE}/forms"
+    refused = auth.post(page, {"key": "check_records"}, page=page)
+    assert refused.status_code == 422  # type: ignore[attr-defined]
+    assert "Đã có biểu mẫu tên check_records" in refused.get_data(  # type: ignore[attr-defined]
+        as_text=True)
+    draft = client.get(f"/api/v1/design/{CODE}/draft", headers=_token(client, "designer"))
+    assert draft.get_json()["forms"]["check_records"]["properties"]
+
+
+def test_removing_a_form_asks_for_confirmation(client: FlaskClient, auth: Auth) -> None:
+    auth.login("designer")
+    page = client.get(f"/design/{CODE}/forms?form=check_records").get_data(as_text=True)
+    assert 'data-confirm="Xoá biểu mẫu check_records khỏi bản nháp?' in page
+    assert "/static/confirm.js" in page
+
+
 def test_a_new_procedure_opens_in_the_modeler(client: FlaskClient, auth: Auth) -> None:
     auth.login("designer")
     response = auth.post("/design/new", {"code": "copy_certification", "name": "Chứng thực"},
