@@ -277,10 +277,15 @@ def _text(data: bytes, name: str) -> str:
 
 def _check_xml(text: str) -> None:
     try:
-        etree.fromstring(text.encode(), parser=_XML_PARSER)
+        root = etree.fromstring(text.encode(), parser=_XML_PARSER)
     except etree.XMLSyntaxError as exc:
         raise _refuse(N_("process.bpmn is not well-formed XML: %(detail)s"),
                       detail=str(exc)) from exc
+    # Any other XML would replace the draft with something the modeler cannot open.
+    if root.tag != f"{{{_BPMN_NS}}}definitions" or root.find(f"{{{_BPMN_NS}}}process") is None:
+        raise _refuse(N_("The file is not a BPMN diagram: its root must be bpmn:definitions "
+                         "holding a bpmn:process. Export the diagram as .bpmn from a BPMN "
+                         "modeler and import that file."))
 
 
 def current_package(core: Core, code: str) -> tuple[Package, str]:

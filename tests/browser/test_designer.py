@@ -83,3 +83,22 @@ def test_a_designer_adds_a_step_fixes_it_and_deploys_version_two(
     assert page.inner_text("[data-testid=running-2]") == "1"
     assert page.inner_text("[data-testid=running-1]") == "1"
     assert "Thêm bước kiểm tra lệ phí" in page.inner_text("[data-testid=versions]")
+
+
+def test_a_diagram_that_cannot_be_written_out_says_the_draft_was_not_saved(
+        browser: Any, live_server: LiveServer) -> None:
+    page = browser.new_context(viewport={"width": 1500, "height": 1000}).new_page()
+    page.goto(f"{live_server.url}/login")
+    page.fill("#username", "designer")
+    page.fill("#password", "pw")
+    page.click("button[type=submit]")
+    page.goto(f"{live_server.url}/design/{CODE}")
+    page.wait_for_selector("#designer[data-ready=true]")
+    page.evaluate("() => { window.motcuaModeler.saveXML = "
+                  "() => Promise.reject(new Error('unknown element')); }")
+    page.click("[data-action=validate]")
+    status = page.locator("[data-testid=designer-status]")
+    page.wait_for_function("() => document.querySelector('[data-testid=designer-status]')"
+                           ".textContent.includes('unknown element')")
+    assert "Chưa lưu được bản nháp" in status.inner_text()
+    assert "Đang lưu" not in status.inner_text()

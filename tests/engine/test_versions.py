@@ -80,6 +80,16 @@ def test_importing_a_bpmn_file_replaces_only_the_diagram() -> None:
     assert imported.bpmn_xml == new.bpmn_xml and imported.forms == base.forms
 
 
+@pytest.mark.parametrize("xml", [
+    b"<root><a/></root>",
+    b'<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"/>',
+    b'<process xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" id="p"/>',
+])
+def test_xml_that_is_not_a_bpmn_diagram_is_refused(xml: bytes) -> None:
+    with pytest.raises(InvalidInput, match="not a BPMN diagram"):
+        versions.import_bpmn(xml, judicial_record())
+
+
 def test_an_imported_folder_becomes_the_draft(sqlite_core: Core) -> None:
     package = version_two()
     versions.replace_draft(sqlite_core, CODE, package, "designer", MONDAY_9AM)

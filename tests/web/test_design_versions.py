@@ -80,6 +80,17 @@ def test_a_hostile_upload_is_refused_with_a_message(client: FlaskClient, auth: A
     assert versions.current_package(sqlite_core, CODE)[1] == "1"
 
 
+def test_xml_that_is_not_bpmn_is_refused_and_the_draft_kept(client: FlaskClient, auth: Auth,
+                                                            sqlite_core: Core) -> None:
+    auth.login("designer")
+    page = f"/design/{CODE}/versions/diff"
+    response = client.post(f"/design/{CODE}/import", data={
+        "csrf_token": auth.csrf(page), "file": (io.BytesIO(b"<root><a/></root>"), "other.xml")},
+        content_type="multipart/form-data", follow_redirects=True)
+    assert "Tệp không phải sơ đồ BPMN" in response.get_data(as_text=True)
+    assert versions.current_package(sqlite_core, CODE)[1] == "1"
+
+
 def test_a_test_run_advances_with_each_form_and_shows_its_path(client: FlaskClient,
                                                               auth: Auth) -> None:
     auth.login("designer")

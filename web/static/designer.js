@@ -267,11 +267,18 @@
       return response.json().catch(function () { return {}; }).then(function (data) {
         return { ok: response.ok, status: response.status, data: data };
       });
+    }, function (error) {
+      status(text.failed, "error");  // offline or the server unreachable
+      throw error;
     });
   }
   function save() {
     status(text.saving);
-    return modeler.saveXML({ format: true }).then(function (result) {
+    return modeler.saveXML({ format: true }).catch(function (error) {
+      // Callers swallow the rejection: the status line must say the draft was not saved.
+      status(text.saveFailed + " (" + ((error && error.message) || error) + ")", "error");
+      throw error;
+    }).then(function (result) {
       return post(root.dataset.saveUrl, { bpmn_xml: result.xml, lanes: lanes, new_forms: newForms });
     }).then(function (reply) {
       if (!reply.ok) {
