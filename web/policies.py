@@ -13,7 +13,7 @@ from engine.errors import InvalidInput, NotFound
 from engine.services import escalation_settings
 from web import current_core, now
 from web.auth import current_officer, role_required
-from workflows.escalation import DEFAULT_LEVELS
+from workflows.escalation import DEFAULT_LEVELS, MAX_WORKING_DAYS
 
 bp = Blueprint("policies", __name__, url_prefix="/admin/escalation")
 
@@ -73,14 +73,20 @@ def _number(text: str) -> float | None:
         return None
 
 
+def _half_days(value: float) -> bool:
+    """What workflows/escalation.py accepts: half working days, at most a working year."""
+    return 0 < value <= MAX_WORKING_DAYS and (value * 2).is_integer()
+
+
 def _policy(form: MultiDict[str, str], row: str, errors: dict[str, str]) -> dict[str, Any]:
     """One row of the form as an [escalation] table, with a message per wrong field."""
     policy: dict[str, Any] = {}
     value = _number(form.get(f"{row}-warn_value", ""))
     if form.get(f"{row}-warn_mode") == "before":
-        if value is None or value <= 0 or not (value * 2).is_integer():
+        if value is None or not _half_days(value):
             errors[f"{row}-warn_value"] = _("Give the lead time in working days, in steps "
-                                            "of 0.5 (for example 0.5 or 1).")
+                                            "of 0.5, at most %(limit)s (for example 0.5 or 1).",
+                                            limit=MAX_WORKING_DAYS)
         else:
             policy["warn_before_working_days"] = value
     elif value is None or not 0 < value < 100:
@@ -88,9 +94,9 @@ def _policy(form: MultiDict[str, str], row: str, errors: dict[str, str]) -> dict
     else:
         policy["warn_at_fraction"] = value / 100
     repeat = _number(form.get(f"{row}-repeat", ""))
-    if repeat is None or repeat <= 0 or not (repeat * 2).is_integer():
-        errors[f"{row}-repeat"] = _("Give the delay in working days, in steps of 0.5 (for "
-                                    "example 1).")
+    if repeat is None or not _half_days(repeat):
+        errors[f"{row}-repeat"] = _("Give the delay in working days, in steps of 0.5, at most "
+                                    "%(limit)s (for example 1).", limit=MAX_WORKING_DAYS)
     else:
         policy["repeat_after_working_days"] = repeat
     levels = [level for level in DEFAULT_LEVELS if level in form.getlist(f"{row}-levels")]

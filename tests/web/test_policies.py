@@ -73,6 +73,21 @@ def test_wrong_values_are_marked_beside_their_fields_and_nothing_changes(
     assert not get_policy(sqlite_core, "judicial_record_certificate").overridden
 
 
+def test_delays_beyond_a_working_year_are_marked_on_their_own_field(
+        client: FlaskClient, auth: Auth, sqlite_core: Core) -> None:
+    auth.login("admin")
+    fields = _form(client.get(URL).get_data(as_text=True))
+    fields.update({"default-repeat": ["300"], "step-sign-warn_mode": ["before"],
+                   "step-sign-warn_value": ["300"], "action": ["save"]})
+    response = client.post(URL, data=fields)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422 and "escalation." not in page
+    for field in ("default-repeat", "step-sign-warn_value"):
+        assert re.search(rf'is-invalid[^>]*name="{field}"', page), field
+    assert page.count("tối đa 250") == 2
+    assert not get_policy(sqlite_core, "judicial_record_certificate").overridden
+
+
 def test_an_unknown_procedure_is_not_found(client: FlaskClient, auth: Auth) -> None:
     auth.login("admin")
     assert client.get("/admin/escalation/no_such_procedure").status_code == 404
