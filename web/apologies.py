@@ -18,7 +18,11 @@ bp = Blueprint("apologies", __name__, url_prefix="/apologies")
 
 
 def _local_date(value: str) -> datetime | None:
-    """A date from the form, as the end of that working day's morning in the agency's zone."""
+    """A date from the form, as the end of that day's morning in the agency's zone.
+
+    A promised date is a deadline, due (as in DOMAIN.md) within a half-day: its morning. The
+    opening minute would be the same working instant as the previous working day's close.
+    """
     from zoneinfo import ZoneInfo
 
     try:
@@ -26,7 +30,7 @@ def _local_date(value: str) -> datetime | None:
     except ValueError:
         return None
     hours = current_core().settings.hours
-    return datetime.combine(day.date(), hours.morning_start, ZoneInfo(hours.timezone))
+    return datetime.combine(day.date(), hours.morning_end, ZoneInfo(hours.timezone))
 
 
 @bp.route("/new/<code>", methods=["GET", "POST"])

@@ -19,6 +19,7 @@ from engine.models import Apology, Dossier, Procedure, Task, User
 from engine.projections import event, write_events
 from engine.services import outbox
 from engine.specs import user_task_properties
+from workflows.calendar import WorkingCalendar
 from workflows.statuses import DossierStatus, is_open
 
 DRAFTERS = ("reception", "head")
@@ -88,10 +89,11 @@ def draft(core: Core, user: User, code: str, reason: str, new_appointment_at: da
         if new_appointment_at is None:
             errors["new_date"] = ("Vui lòng chọn ngày hẹn mới." if lang != "en"
                                   else "Please choose the new date.")
-        elif new_appointment_at <= dossier.appointment_at or new_appointment_at <= now:
-            errors["new_date"] = ("Ngày hẹn mới phải sau ngày hẹn hiện tại và sau hôm nay."
-                                  if lang != "en" else
-                                  "The new date must be after the current appointment and today.")
+        else:
+            message = _new_date_error(core.calendar_for(session), new_appointment_at,
+                                      dossier.appointment_at, now, lang)
+            if message:
+                errors["new_date"] = message
         if errors:
             raise InvalidInput(N_("The apology letter has errors: correct the fields marked."),
                                errors)
@@ -110,6 +112,23 @@ def draft(core: Core, user: User, code: str, reason: str, new_appointment_at: da
                                                   user.username, data={"id": apology.id})])
         uow.commit()
         return apology
+
+
+def _new_date_error(calendar: WorkingCalendar, new: datetime, current: datetime,
+                    now: datetime, lang: str) -> str | None:
+    """Why `new` cannot be promised: not a working day after today and the appointment's."""
+    # Dates, not instants: a later hour of the same day is no new date.
+    day = new.astimezone(calendar.zone).date()
+    if (day <= current.astimezone(calendar.zone).date()
+            or day <= now.astimezone(calendar.zone).date()):
+        return ("Ngày hẹn mới phải sau ngày hẹn hiện tại và sau hôm nay." if lang != "en" else
+                "The new date must be after the current appointment and today.")
+    if not calendar.is_working_day(day):
+        after = calendar.next_working_day(day).strftime("%d/%m/%Y")
+        return (f"Ngày {day:%d/%m/%Y} không phải ngày làm việc: vui lòng chọn một ngày làm "
+                f"việc, ví dụ ngày {after}." if lang != "en" else
+                f"{day:%d/%m/%Y} is not a working day: choose a working day, such as {after}.")
+    return None
 
 
 def decide(core: Core, user: User, apology_id: int, approve: bool, note: str,

@@ -22,6 +22,12 @@ def test_the_desk_drafts_the_leader_approves_and_the_letter_prints(
     response = auth.post(f"/apologies/new/{dossier.code}", {"reason": "ngắn", "new_date": ""},
                          page=f"/apologies/new/{dossier.code}")
     assert response.status_code == 422  # type: ignore[attr-defined]
+    saturday = auth.post(f"/apologies/new/{dossier.code}",
+                         {"reason": "Chờ kết quả xác minh của Công an tỉnh",
+                          "new_date": "2026-12-05"}, page=f"/apologies/new/{dossier.code}")
+    assert saturday.status_code == 422  # type: ignore[attr-defined]
+    assert ("Ngày 05/12/2026 không phải ngày làm việc" in saturday.get_data(  # type: ignore[attr-defined]
+        as_text=True) and "07/12/2026" in saturday.get_data(as_text=True))  # type: ignore[attr-defined]
     auth.post(f"/apologies/new/{dossier.code}",
               {"reason": "Chờ kết quả xác minh của Công an tỉnh", "new_date": "2026-12-09"},
               page=f"/apologies/new/{dossier.code}")
@@ -34,5 +40,5 @@ def test_the_desk_drafts_the_leader_approves_and_the_letter_prints(
     auth.post(f"/apologies/{apology_id}/decide", {"decision": "approve", "note": ""},
               page="/apologies/")
     letter = client.get(f"/apologies/{apology_id}/letter").get_data(as_text=True)
-    assert dossier.code in letter and "09/12/2026 07:30" in letter
+    assert dossier.code in letter and "09/12/2026 11:30" in letter  # due that morning
     assert "Chờ kết quả xác minh của Công an tỉnh" in letter
