@@ -10,10 +10,11 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
-from engine.errors import Conflict, NotFound
+from engine.errors import Conflict, InvalidInput, NotFound
 from engine.services import working_days
 from web import current_core, lang, now, translate
 from web.auth import current_officer, role_required
+from workflows.calendar import FIRST_YEAR, LAST_YEAR
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -23,7 +24,9 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 def calendar() -> ResponseReturnValue:
     """The overrides, and the year's public holidays for reference."""
     zone = ZoneInfo(current_core().settings.hours.timezone)
-    year = request.args.get("year", type=int) or now().astimezone(zone).year
+    year = request.args.get("year", type=int) or 0
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        year = now().astimezone(zone).year
     public = sorted(holidays.country_holidays("VN", years=[year],
                                               language="en_US" if lang() == "en" else "vi").items())
     return render_template("admin/calendar.html", overrides=working_days.list_overrides(
@@ -43,20 +46,26 @@ def add_override() -> ResponseReturnValue:
     if kind not in {"day_off", "working_day"}:
         errors["kind"] = _("Please choose whether the day is worked or off.")
     if errors:
-        flash(_("The calendar was not changed: correct the fields marked in red."), "danger")
-        return render_template("admin/calendar.html",
-                               overrides=working_days.list_overrides(current_core()),
-                               public=[], year=None, values=request.form, errors=errors), 422
+        return _refused(errors)
     try:
         moved = working_days.set_override(current_core(), day, kind == "working_day",
                                           request.form.get("note", ""),
                                           current_officer().username, now())
+    except InvalidInput as exc:
+        return _refused({"day": translate(exc)})
     except Conflict as exc:
         flash(translate(exc), "warning")
     else:
         flash(_("Calendar changed: %(dossiers)s appointment date(s) and %(tasks)s step "
                 "deadline(s) moved.", dossiers=moved.dossiers, tasks=moved.tasks), "success")
     return redirect(url_for("admin.calendar", year=day.year))
+
+
+def _refused(errors: dict[str, str]) -> ResponseReturnValue:
+    flash(_("The calendar was not changed: correct the fields marked in red."), "danger")
+    return render_template("admin/calendar.html",
+                           overrides=working_days.list_overrides(current_core()),
+                           public=[], year=None, values=request.form, errors=errors), 422
 
 
 @bp.post("/calendar/<day>/delete")

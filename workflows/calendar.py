@@ -16,6 +16,14 @@ import holidays
 # after it, so a computed deadline is always strictly inside office hours.
 Slot = tuple[date, int]
 _MICROSECOND = timedelta(microseconds=1)
+# The years an agency's dates may fall in: far beyond them, date arithmetic overflows and the
+# holiday rules mean nothing.
+FIRST_YEAR, LAST_YEAR = 2000, 2100
+
+
+def in_sane_years(day: date) -> bool:
+    """Whether `day` falls in the years an agency's calendar and reports cover."""
+    return FIRST_YEAR <= day.year <= LAST_YEAR
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from workflows.calendar import FIRST_YEAR, LAST_YEAR, in_sane_years
+
 
 class Grouping(StrEnum):
     """What one row of the report stands for."""
@@ -128,6 +130,8 @@ _MESSAGES = {
                  "Not a valid date: use YYYY-MM-DD."),
     "order": ("Ngày kết thúc không được trước ngày bắt đầu.",
               "The last day must not be before the first day."),
+    "year": ("Chọn ngày trong khoảng từ năm {first} đến năm {last}.",
+             "Choose a date between the years {first} and {last}."),
     "by": ("Chọn tổng hợp theo lĩnh vực hoặc theo thủ tục.",
            "Choose a report by field or by procedure."),
 }
@@ -155,6 +159,10 @@ def parse_query(first: str | None, last: str | None, by: str | None, lang: str =
             days[name] = date.fromisoformat(value.strip())
         except ValueError:
             errors[name] = _message("bad_date", lang)
+            continue
+        if not in_sane_years(days[name]):
+            errors[name] = _message("year", lang).format(first=FIRST_YEAR, last=LAST_YEAR)
+            del days[name]
     if len(days) == 2 and days["from"] > days["to"]:
         errors["to"] = _message("order", lang)
     grouping = by or Grouping.FIELD.value

@@ -9,7 +9,7 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from engine.bootstrap import Core
-from engine.errors import N_, Conflict, NotFound
+from engine.errors import N_, Conflict, InvalidInput, NotFound
 from engine.models import CalendarOverride, Dossier, DossierPause, DueItem, Task
 from engine.projections import (
     DEADLINE,
@@ -20,7 +20,7 @@ from engine.projections import (
     write_events,
 )
 from engine.specs import user_task_properties
-from workflows.calendar import WorkingCalendar
+from workflows.calendar import FIRST_YEAR, LAST_YEAR, WorkingCalendar, in_sane_years
 from workflows.deadlines import appointment_at, step_due_at
 from workflows.statuses import DossierStatus, is_open
 
@@ -43,6 +43,11 @@ def list_overrides(core: Core) -> list[CalendarOverride]:
 def set_override(core: Core, day: date, working: bool, note: str, actor: str,
                  now: datetime) -> Recomputed:
     """Make `day` a working day or a day off, and move the open deadlines it affects."""
+    if not in_sane_years(day):
+        error = InvalidInput(N_("Choose a day between the years %(first)s and %(last)s."),
+                             {"day": "range"})
+        error.params = {"first": FIRST_YEAR, "last": LAST_YEAR}
+        raise error
     with core.uow() as uow:
         session = uow.session
         existing = session.get(CalendarOverride, day)

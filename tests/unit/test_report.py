@@ -66,6 +66,16 @@ def test_a_query_with_missing_or_malformed_days_is_refused_field_by_field() -> N
         "from": "Not a valid date: use YYYY-MM-DD."}
 
 
+def test_days_outside_the_years_2000_to_2100_are_refused_on_their_field() -> None:
+    query, errors = parse_query("0001-01-01", "9999-12-31", "field", "en")
+    assert query is None
+    assert errors == {"from": "Choose a date between the years 2000 and 2100.",
+                      "to": "Choose a date between the years 2000 and 2100."}
+    assert parse_query("1999-12-31", "2026-01-01", None)[1] == {
+        "from": "Chọn ngày trong khoảng từ năm 2000 đến năm 2100."}
+    assert parse_query("2000-01-01", "2100-12-31", None)[1] == {}
+
+
 def test_a_period_that_ends_before_it_begins_is_refused() -> None:
     query, errors = parse_query("2026-03-31", "2026-03-01", "field", "en")
     assert query is None

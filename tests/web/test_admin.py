@@ -38,6 +38,21 @@ def test_a_bad_date_is_refused_and_a_useless_override_explained(client: FlaskCli
     assert "29/11/2026" in client.get("/admin/calendar").get_data(as_text=True)
 
 
+def test_days_beyond_the_calendar_are_refused_on_the_day_field(client: FlaskClient,
+                                                              auth: Auth) -> None:
+    auth.login("admin")
+    for day in ("0001-01-01", "9999-12-31"):
+        response = auth.post("/admin/calendar", {"day": day, "kind": "day_off"},
+                             page="/admin/calendar")
+        assert response.status_code == 422  # type: ignore[attr-defined]
+        page = response.get_data(as_text=True)  # type: ignore[attr-defined]
+        assert "Vui lòng chọn ngày trong khoảng từ năm 2000 đến năm 2100." in page
+        assert 'is-invalid" type="date"' in page
+    page = client.get("/admin/calendar?year=9999").get_data(as_text=True)
+    assert "data-day=" not in page
+    assert client.get("/admin/calendar?year=99999").status_code == 200
+
+
 def test_only_administrators_keep_the_calendar(client: FlaskClient, auth: Auth) -> None:
     auth.login("supervisor")
     assert client.get("/admin/calendar").status_code == 403

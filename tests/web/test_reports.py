@@ -89,6 +89,17 @@ def test_a_period_that_ends_before_it_begins_is_shown_back_with_the_message(
     assert "Ngày kết thúc không được trước ngày bắt đầu." in response.get_data(as_text=True)
 
 
+@pytest.mark.parametrize("path", ["/reports/", "/reports/summary.csv", "/reports/summary.xlsx"])
+def test_days_beyond_the_calendar_are_refused_not_a_server_error(
+        client: FlaskClient, auth: Auth, path: str) -> None:
+    auth.login("supervisor")
+    response = client.get(f"{path}?from=0001-01-01&to=9999-12-31&by=field")
+    assert response.status_code == 422
+    if path == "/reports/":
+        assert "Chọn ngày trong khoảng từ năm 2000 đến năm 2100." in response.get_data(
+            as_text=True)
+
+
 def test_a_specialist_may_not_see_the_report(client: FlaskClient, auth: Auth) -> None:
     auth.login("specialist")
     assert client.get("/reports/").status_code == 403
