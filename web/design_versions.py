@@ -17,13 +17,14 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
-from engine.errors import N_, Conflict, InvalidInput, NotFound, ServiceError
+from engine.errors import N_, Conflict, Forbidden, InvalidInput, NotFound, ServiceError
 from engine.models import Procedure
-from engine.services import migration, test_run, versions
+from engine.services import dossiers, migration, test_run, versions
 from engine.specs import Package
 from web import current_core, lang, now, translate
 from web.auth import current_officer, role_required
 from web.design import PUBLISHERS
+from web.reception import STAFF
 from workflows.forms import coerce_form
 
 bp = Blueprint("design_versions", __name__, url_prefix="/design")
@@ -219,7 +220,23 @@ def migrate_page(code: str) -> ResponseReturnValue:
     except NotFound:
         abort(404)
     return render_template("design_versions/migrate.html", procedure=procedure,
-                           history=history, preview=preview, reason_text=reason_text)
+                           history=history, preview=preview, reason_text=reason_text,
+                           openable=_openable([c.code for c in preview.candidates]))
+
+
+def _openable(codes: list[str]) -> set[str]:
+    """The dossiers whose page the viewer may open (a designer alone may open none)."""
+    officer = current_officer()
+    if not set(STAFF) & officer.role_set:
+        return set()
+    found = set()
+    for code in codes:
+        try:
+            dossiers.check_scope(current_core(), officer, code)
+        except (NotFound, Forbidden):
+            continue
+        found.add(code)
+    return found
 
 
 def reason_text(reason: migration.Reason) -> str:

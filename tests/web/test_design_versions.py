@@ -9,7 +9,7 @@ from datetime import timedelta
 from flask.testing import FlaskClient
 
 from engine.bootstrap import Core
-from engine.services import catalogue, versions
+from engine.services import accounts, catalogue, versions
 from tests.conftest import MONDAY_9AM
 from tests.engine.variants import STAMP_NAME, judicial_record, version_two
 from tests.engine.walk import complete, receive
@@ -137,6 +137,22 @@ def test_the_migrate_page_moves_the_dossiers_that_can_move(client: FlaskClient, 
         "csrf_token": auth.csrf(page), "to": "2", "dossier": value}, follow_redirects=True)
     assert waiting.code in moved.get_data(as_text=True)
     assert f'value="{waiting.code}:' not in moved.get_data(as_text=True)
+
+
+def test_the_migrate_page_links_a_dossier_only_for_who_may_open_it(
+        client: FlaskClient, auth: Auth, sqlite_core: Core) -> None:
+    waiting = receive(sqlite_core, MONDAY_9AM)
+    _deploy_two(sqlite_core)
+    link = f'href="/dossiers/{waiting.code}"'
+    auth.login("designer")
+    html = _page(client, f"/design/{CODE}/migrate?to=2")
+    assert waiting.code in html and link not in html
+    assert client.get(f"/dossiers/{waiting.code}").status_code == 403
+    accounts.create_user(sqlite_core, username="desk_designer", password="pw",
+                         full_name="Desk and designer", roles=["designer", "reception"])
+    auth.login("desk_designer")
+    assert link in _page(client, f"/design/{CODE}/migrate?to=2")
+    assert client.get(f"/dossiers/{waiting.code}").status_code == 200
 
 
 def test_the_api_diffs_exports_imports_runs_and_migrates(client: FlaskClient,
