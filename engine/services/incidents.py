@@ -12,11 +12,11 @@ from datetime import datetime
 from typing import Any, cast
 
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
-from sqlalchemy import Connection, Table, bindparam, delete, select, update
+from sqlalchemy import Connection, Table, bindparam, delete, func, select, update
 
 from engine.bootstrap import Core
 from engine.errors import CHANGED_MEANWHILE, N_, Conflict, Forbidden, NotFound
-from engine.models import Procedure, User
+from engine.models import Procedure, ProcedureVersion, User
 from engine.projections import (
     DOSSIER_COLUMNS,
     DOSSIERS,
@@ -35,6 +35,13 @@ from engine.runtime import Incident, LoopLimitReached, Runtime
 INCIDENT = "incident"
 RETRY_ROLES = ("designer", "admin", "supervisor")
 PROCEDURES = cast(Table, Procedure.__table__)
+VERSIONS = cast(Table, ProcedureVersion.__table__)
+# The version a stopped dossier runs on, and its procedure's newest: a designer corrects an
+# error in a new version, and a dossier takes it only once moved there.
+_VERSION = (select(VERSIONS.c.version).where(VERSIONS.c.id == DOSSIERS.c.procedure_version_id)
+            .scalar_subquery())
+_NEWEST = (select(func.max(VERSIONS.c.version))
+           .where(VERSIONS.c.procedure_id == DOSSIERS.c.procedure_id).scalar_subquery())
 
 _RECORD = (
     update(INSTANCES)
@@ -44,13 +51,23 @@ _RECORD = (
             incident=bindparam("incident"), task_count=bindparam("task_count"),
             depth=bindparam("depth"), updated_at=bindparam("now"))
 )
+# A stopped workflow rewritten (moved to another version): still stopped on the same error,
+# and "since" (updated_at) still the moment it stopped.
+_KEEP = (
+    update(INSTANCES)
+    .where(INSTANCES.c.id == bindparam("instance_id"),
+           INSTANCES.c.revision == bindparam("revision"), INSTANCES.c.status == INCIDENT)
+    .values(state=bindparam("state"), revision=bindparam("revision") + 1,
+            task_count=bindparam("task_count"), depth=bindparam("depth"))
+)
 # While in incident no timer of the instance fires; a successful retry projects them again.
 _PARK_TIMERS = delete(DUE).where(DUE.c.instance_id == bindparam("instance_id"),
                                  DUE.c.kind == TIMER)
 _FOR_RETRY = (
     select(*DOSSIER_COLUMNS, DOSSIERS.c.procedure_version_id, DOSSIERS.c.instance_id,
            INSTANCES.c.state.label("workflow_state"), INSTANCES.c.revision,
-           INSTANCES.c.status.label("instance_status"))
+           INSTANCES.c.status.label("instance_status"), _VERSION.label("version"),
+           _NEWEST.label("newest"))
     .join(INSTANCES, INSTANCES.c.id == DOSSIERS.c.instance_id)
     .where(DOSSIERS.c.code == bindparam("code"))
 )
@@ -59,7 +76,8 @@ _TASK_STATES = select(TASKS.c.id, TASKS.c.state).where(
 _LIST = (
     select(DOSSIERS.c.code, PROCEDURES.c.name.label("procedure_name"),
            PROCEDURES.c.code.label("procedure_code"), INSTANCES.c.id.label("instance_id"),
-           INSTANCES.c.incident, INSTANCES.c.updated_at)
+           INSTANCES.c.incident, INSTANCES.c.updated_at, _VERSION.label("version"),
+           _NEWEST.label("newest"))
     .join(INSTANCES, INSTANCES.c.id == DOSSIERS.c.instance_id)
     .join(PROCEDURES, PROCEDURES.c.id == DOSSIERS.c.procedure_id)
     .where(INSTANCES.c.status == INCIDENT)
@@ -79,6 +97,13 @@ class IncidentRow:
     procedure_name: str
     error: str
     since: datetime
+    version: int
+    newest_version: int
+
+    @property
+    def newer_version(self) -> int | None:
+        """The procedure's newest version if newer than the dossier's (move it there)."""
+        return self.newest_version if self.newest_version > self.version else None
 
 
 @dataclass(frozen=True)
@@ -87,6 +112,7 @@ class RetryOutcome:
 
     dossier_code: str
     error: str | None
+    newer_version: int | None = None  # the procedure's, if newer than the dossier's
 
     @property
     def cleared(self) -> bool:
@@ -117,6 +143,17 @@ def record_incident(conn: Connection, runtime: Runtime, instance_id: int, revisi
         "step": incident.bpmn_id, "error": incident.describe(), **(data or {})})])
 
 
+def save_in_incident(conn: Connection, runtime: Runtime, instance_id: int, revision: int,
+                     workflow: BpmnWorkflow) -> None:
+    """Write a stopped workflow's state, still stopped on its error: a retry runs it."""
+    task_count, depth = runtime.measure(workflow)
+    result = conn.execute(_KEEP, {
+        "instance_id": instance_id, "revision": revision, "state": runtime.dump(workflow),
+        "task_count": task_count, "depth": depth})
+    if result.rowcount != 1:
+        raise Conflict(CHANGED_MEANWHILE)
+
+
 def raised(incident: Incident) -> ProcedureIncident:
     """The error that tells the officer the step was saved but the procedure stopped."""
     return ProcedureIncident(
@@ -129,7 +166,7 @@ def list_incidents(core: Core) -> list[IncidentRow]:
     """The dossiers whose process is stopped on an error, the oldest first."""
     with core.reader.connect() as conn:
         return [IncidentRow(row.code, row.procedure_code, row.procedure_name,
-                            row.incident or "", row.updated_at)
+                            row.incident or "", row.updated_at, row.version, row.newest)
                 for row in conn.execute(_LIST)]
 
 
@@ -164,7 +201,8 @@ def retry_incident(core: Core, user: User, dossier_code: str, now: datetime) -> 
             record_incident(conn, core.runtime, row.instance_id, row.revision, workflow, exc,
                             now, row.id, user.username, {"retry": True})
             uow.commit()
-            return RetryOutcome(dossier_code, exc.describe())
+            newer = row.newest if row.newest > row.version else None
+            return RetryOutcome(dossier_code, exc.describe(), newer)
         except LoopLimitReached as exc:
             raise Conflict(N_("This step has been repeated too many times for one dossier. "
                               "Contact the process designer."), step=exc.bpmn_id) from exc

@@ -19,6 +19,12 @@ branch again from the new spec):
   its type, lane or properties (role, form, deadline) would silently differ from the row.
 - every subprocess the instance has started must exist in the target, under the same rule.
 
+A dossier stopped on an error (an incident) moves under the same rule: its failed task is
+in ERROR, which counts as run, and its predicted branch is predicted again from the target
+(`migrate_workflow` only resets READY and WAITING tasks). It stays stopped, its projections
+untouched, until a retry runs the failed task again, now on the target's spec: that is how
+a designer's corrected condition or script reaches a dossier that stopped on the old one.
+
 This is SpiffWorkflow's documented example rule (no changed or removed task that has run),
 widened to let a renamed step or a step added ahead of the dossier through. A dossier that
 passes is then migrated on a copy and checked again: every task must point at the target
@@ -54,6 +60,7 @@ from engine.projections import (
     save_state,
     write_events,
 )
+from engine.services.incidents import INCIDENT, save_in_incident
 from engine.services.versions import get_version
 from engine.specs import ParsedVersion
 
@@ -94,6 +101,7 @@ class Candidate:
     revision: int
     current_steps: list[str]
     reasons: list[Reason]
+    incident: str | None = None  # the error it is stopped on, if it is
 
     @property
     def can_move(self) -> bool:
@@ -118,20 +126,29 @@ class Outcome:
     moved: bool
     reasons: list[Reason]
     conflict: bool = False
+    incident: bool = False  # moved, still stopped on its error: retry it
 
 
+# Running, or stopped on an error: a dossier stopped on an old version's error moves to the
+# corrected version, and its retry then runs the correction.
 _RUNNING = (
     select(*DOSSIER_COLUMNS, DOSSIERS.c.instance_id, DOSSIERS.c.procedure_version_id,
            VERSIONS.c.version, INSTANCES.c.state.label("workflow_state"),
-           INSTANCES.c.revision, INSTANCES.c.incident)
+           INSTANCES.c.revision, INSTANCES.c.status.label("instance_status"),
+           INSTANCES.c.incident)
     .join(INSTANCES, INSTANCES.c.id == DOSSIERS.c.instance_id)
     .join(VERSIONS, VERSIONS.c.id == DOSSIERS.c.procedure_version_id)
-    .where(INSTANCES.c.status == "running")
+    .where(INSTANCES.c.status.in_(["running", INCIDENT]))
 )
 
 
+def _incident(row: Any) -> str | None:
+    return (row.incident or "") if row.instance_status == INCIDENT else None
+
+
 def preview(core: Core, code: str, target: int) -> Preview:
-    """Each running dossier on a version older than `target`: can it move, and if not why."""
+    """Each running (or stopped) dossier on a version older than `target`: can it move, and
+    if not why."""
     candidates = []
     with core.uow() as uow:
         version = get_version(uow.session, code, target)
@@ -143,14 +160,11 @@ def preview(core: Core, code: str, target: int) -> Preview:
             # Parsed on this session first: the serializer would open a second one otherwise.
             core.parsed_for(uow.session, row.procedure_version_id)
             workflow = core.runtime.restore(row.workflow_state)
-            reasons = check(core, row.workflow_state, parsed)
-            if row.incident:
-                reasons.insert(0, Reason(N_("it has an incident to resolve first")))
             candidates.append(Candidate(
                 dossier_id=row.id, code=row.code, applicant_name=row.applicant_name,
                 version=row.version, revision=row.revision,
                 current_steps=[t.name for t in core.runtime.ready_tasks(workflow)],
-                reasons=reasons))
+                reasons=check(core, row.workflow_state, parsed), incident=_incident(row)))
     return Preview(code=code, target=target, candidates=candidates)
 
 
@@ -247,10 +261,24 @@ def _migrate(workflow: BpmnWorkflow, target: ParsedVersion) -> None:
     top, subprocess_diffs = diff_workflow(_REGISTRY, workflow, target.spec,
                                           target.subprocess_specs)
     migrate_workflow(top, workflow, target.spec)
+    _predict_failed_again(workflow)
     for sp_id, sp in workflow.subprocesses.items():
         migrate_workflow(subprocess_diffs[sp_id], sp, target.subprocess_specs[sp.spec.name])
+        _predict_failed_again(sp)
     workflow.subprocess_specs = target.subprocess_specs
     workflow.spec_hash = target.content_hash
+
+
+def _predict_failed_again(workflow: Any) -> None:
+    """Predict the branch after each failed task (an incident's) again from its new spec, as
+    `migrate_workflow` does for waiting tasks: the old prediction may name removed steps."""
+    for task in workflow.get_tasks(state=TaskState.ERROR, skip_subprocesses=True):
+        if any(child.has_state(TaskState.FINISHED_MASK) for child in task.children):
+            continue  # a branch that has run is never dropped (the trial then refuses)
+        task._drop_children()
+        task._set_state(TaskState.FUTURE)  # as Task.reset_branch predicts, state kept
+        task.task_spec._predict(task, mask=TaskState.PREDICTED_MASK | TaskState.FUTURE)
+        task._set_state(TaskState.ERROR)
 
 
 def _unique(reasons: list[Reason]) -> list[Reason]:
@@ -270,8 +298,8 @@ def migrate(core: Core, code: str, target: int, dossiers: dict[str, int | None],
     outcomes = []
     for dossier_code, revision in dossiers.items():
         try:
-            migrate_dossier(core, code, target, dossier_code, revision, actor, now)
-            outcomes.append(Outcome(dossier_code, True, []))
+            stopped = migrate_dossier(core, code, target, dossier_code, revision, actor, now)
+            outcomes.append(Outcome(dossier_code, True, [], incident=stopped))
         except Cannot as exc:
             outcomes.append(Outcome(dossier_code, False, exc.reasons))
         except Conflict as exc:
@@ -289,8 +317,9 @@ class Cannot(InvalidInput):
 
 
 def migrate_dossier(core: Core, code: str, target: int, dossier_code: str,
-                    expected_revision: int | None, actor: str, now: datetime) -> None:
-    """Move one running dossier to version `target` in one transaction (see the module)."""
+                    expected_revision: int | None, actor: str, now: datetime) -> bool:
+    """Move one running dossier to version `target` in one transaction (see the module);
+    True if it is stopped on an error, to retry now that it runs on the target."""
     with core.uow() as uow:
         version = get_version(uow.session, code, target)
         row = uow.session.connection().execute(_RUNNING.where(
@@ -307,15 +336,17 @@ def migrate_dossier(core: Core, code: str, target: int, dossier_code: str,
         parsed = core.parsed_for(uow.session, version.id)
         core.parsed_for(uow.session, row.procedure_version_id)  # see preview
         reasons = check(core, row.workflow_state, parsed)
-        if row.incident:
-            reasons.insert(0, Reason(N_("it has an incident to resolve first")))
         if reasons:
             raise Cannot(reasons)
         workflow = core.runtime.restore(row.workflow_state)
         before = {task.id: task.name for task in core.runtime.ready_tasks(workflow)}
         _migrate(workflow, parsed)
         conn = uow.session.connection()
-        save_state(conn, core.runtime, row.instance_id, row.revision, workflow, now)
+        stopped = row.instance_status == INCIDENT
+        if stopped:  # its projections stay as they are until a retry succeeds
+            save_in_incident(conn, core.runtime, row.instance_id, row.revision, workflow)
+        else:
+            save_state(conn, core.runtime, row.instance_id, row.revision, workflow, now)
         conn.execute(update(INSTANCES).where(INSTANCES.c.id == row.instance_id)
                      .values(procedure_version_id=version.id))
         conn.execute(update(DOSSIERS).where(DOSSIERS.c.id == row.id)
@@ -326,11 +357,13 @@ def migrate_dossier(core: Core, code: str, target: int, dossier_code: str,
                 conn.execute(update(TASKS).where(TASKS.c.id == task.id).values(name=task.name))
         events = [event(row.id, "migrated", now, actor,
                         data={"from": row.version, "to": target})]
-        project(conn, core.runtime, core.calendar_for(uow.session), parsed,
-                DossierState.of(row), row.instance_id, workflow, now, actor, events,
-                previous=set(before))
+        if not stopped:
+            project(conn, core.runtime, core.calendar_for(uow.session), parsed,
+                    DossierState.of(row), row.instance_id, workflow, now, actor, events,
+                    previous=set(before))
         write_events(conn, events)
         uow.commit()
+        return stopped
 
 
 def dossier_revision(core: Core, dossier_code: str) -> int:
