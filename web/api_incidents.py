@@ -20,17 +20,24 @@ _INCIDENT = {"type": "object", "properties": {
     "dossier": {"type": "string"}, "procedure": {"type": "string"},
     "error": {"type": "string", "description": "the failing element ('bpmn id' (name)) and "
                                                 "the error"},
-    "since": {"type": "string", "format": "date-time"}}}
+    "since": {"type": "string", "format": "date-time"},
+    "version": {"type": "integer", "description": "the procedure version it runs on"},
+    "newer_version": {"type": ["integer", "null"], "description":
+                      "the procedure's newest version if newer: move the dossier there (a "
+                      "retry runs the version it is on), then retry"}}}
 _RETRY = {"type": "object", "properties": {
     "dossier": {"type": "string"},
     "cleared": {"type": "boolean", "description": "true: the procedure runs again"},
-    "error": {"type": ["string", "null"], "description": "the new error if it failed again"}}}
+    "error": {"type": ["string", "null"], "description": "the new error if it failed again"},
+    "newer_version": {"type": ["integer", "null"], "description":
+                      "if it failed again on an old version: the newer one to move it to"}}}
 _CODE = [{"name": "code", "in": "path", "required": True, "schema": {"type": "string"}}]
 
 
 def _incident_json(row: incidents.IncidentRow) -> dict[str, Any]:
     return {"dossier": row.dossier_code, "procedure": row.procedure_code, "error": row.error,
-            "since": row.since.isoformat()}
+            "since": row.since.isoformat(), "version": row.version,
+            "newer_version": row.newer_version}
 
 
 @bp.get("/incidents")
@@ -45,7 +52,8 @@ def incident_list() -> ResponseReturnValue:
 def retry_incident(code: str) -> ResponseReturnValue:
     """Run a stopped dossier's failed step again (200 whether it cleared or failed again)."""
     outcome = incidents.retry_incident(current_core(), _user(), code, now())
-    return jsonify({"dossier": code, "cleared": outcome.cleared, "error": outcome.error})
+    return jsonify({"dossier": code, "cleared": outcome.cleared, "error": outcome.error,
+                    "newer_version": outcome.newer_version})
 
 
 register({

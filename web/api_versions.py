@@ -124,7 +124,8 @@ def migration_preview(code: str) -> ResponseReturnValue:
     return jsonify({"procedure": code, "target": preview.target, "dossiers": [
         {"code": c.code, "version": c.version, "revision": c.revision,
          "current_steps": c.current_steps, "can_move": c.can_move,
-         "reasons": _reasons(c.reasons)} for c in preview.candidates]})
+         "reasons": _reasons(c.reasons), "incident": c.incident}
+        for c in preview.candidates]})
 
 
 @bp.post("/procedures/<code>/migration")
@@ -145,7 +146,7 @@ def migration_run(code: str) -> ResponseReturnValue:
     status = 409 if any(o.conflict for o in outcomes) else 200
     return jsonify({"target": target, "results": [
         {"code": o.code, "moved": o.moved, "conflict": o.conflict,
-         "reasons": _reasons(o.reasons)} for o in outcomes]}), status
+         "reasons": _reasons(o.reasons), "incident": o.incident} for o in outcomes]}), status
 
 
 _CODE = {"name": "code", "in": "path", "required": True, "schema": {"type": "string"}}
@@ -176,13 +177,18 @@ _PREVIEW = {"type": "object", "properties": {
     "dossiers": {"type": "array", "items": {"type": "object", "properties": {
         "code": {"type": "string"}, "version": {"type": "integer"},
         "revision": {"type": "integer"}, "current_steps": _NAMES,
-        "can_move": {"type": "boolean"}, "reasons": _NAMES}}}}}
+        "can_move": {"type": "boolean"}, "reasons": _NAMES,
+        "incident": {"type": ["string", "null"],
+                     "description": "the error it is stopped on: it moves all the same, "
+                                    "then its retry runs the target version"}}}}}}
 _RESULTS = {"type": "object", "properties": {
     "target": {"type": "integer"}, "results": {"type": "array", "items": {
         "type": "object", "properties": {"code": {"type": "string"},
                                          "moved": {"type": "boolean"},
                                          "conflict": {"type": "boolean"},
-                                         "reasons": _NAMES}}}}}
+                                         "reasons": _NAMES,
+                                         "incident": {"type": "boolean", "description":
+                                                      "moved, still stopped: retry it"}}}}}}
 _FILE = {"type": "string", "format": "binary"}
 
 register({
@@ -212,7 +218,8 @@ register({
                     body={"type": "object", "properties": {"data": {"type": "object"}}}),
         "parameters": [_RUN_ID, _TASK_ID]}},
     "/procedures/{code}/migration": {
-        "get": {**operation("Which running dossiers can move to version `to`, and why not",
+        "get": {**operation("Which running (or stopped) dossiers can move to version `to`, and why "
+                            "not",
                             _PREVIEW, 401, 403, 404, 422),
                 "parameters": [_CODE, _query("to")]},
         "post": {**operation("Move dossiers to a version, each in its own transaction",

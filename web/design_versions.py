@@ -267,6 +267,11 @@ def migrate(code: str) -> ResponseReturnValue:
     if moved:
         flash(_("Moved to version %(number)s: %(codes)s.", number=target,
                 codes=", ".join(moved)), "success")
+    stopped = [o.code for o in outcomes if o.moved and o.incident]
+    if stopped:
+        flash(_("Still stopped on an error: %(codes)s. Retry them on the Stopped procedures "
+                "page: the failed step now runs on version %(number)s.", number=target,
+                codes=", ".join(stopped)), "warning")
     for outcome in outcomes:
         if not outcome.moved:
             flash(_("%(code)s was not moved: %(reasons)s.", code=outcome.code,

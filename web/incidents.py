@@ -51,4 +51,8 @@ def retry(code: str) -> ResponseReturnValue:
     else:
         flash(_("Dossier %(code)s: the step failed again: %(error)s", code=code,
                 error=outcome.error), "danger")
+        if outcome.newer_version:
+            flash(_("Dossier %(code)s still runs on its old version, which a retry runs "
+                    "again: move it to version %(number)s (Move running dossiers), then retry.",
+                    code=code, number=outcome.newer_version), "warning")
     return redirect(url_for("incidents.index"))

@@ -29,14 +29,14 @@ INCOMPLETE = {"dossier_complete": False, "organisation_form": "law_office",
 SCRIPTED = Path(__file__).resolve().parent.parent / "fixtures" / "scripted_review"
 
 
-def _law_with(condition: str) -> Package:
+def law_with(condition: str) -> Package:
     package = read_package(CATALOGUE / LAW)
     return replace(package, bpmn_xml=package.bpmn_xml.replace(CONDITION, condition))
 
 
-def _stopped_on_version_two(core: Core) -> str:
+def stopped_on_version_two(core: Core) -> str:
     """Steps 1–3 of the report: v2's condition fails once the specialist has examined."""
-    catalogue.deploy(core, _law_with(BROKEN), "designer", MONDAY_9AM + timedelta(minutes=1))
+    catalogue.deploy(core, law_with(BROKEN), "designer", MONDAY_9AM + timedelta(minutes=1))
     code = dossiers.receive_dossier(core, procedure_code=LAW, applicant=APPLICANT,
                                     channel="in_person", actor="reception",
                                     now=MONDAY_9AM + timedelta(minutes=2)).code
@@ -56,14 +56,14 @@ def _instance(core: Core, code: str) -> tuple[int, ProcessInstance]:
         return number, instance
 
 
-def _deploy(core: Core, package: Package, minutes: int) -> None:
+def deploy(core: Core, package: Package, minutes: int) -> None:
     catalogue.deploy(core, package, "designer", MONDAY_9AM + timedelta(minutes=minutes))
 
 
 def test_a_stopped_dossier_moves_to_the_fixed_version_and_its_retry_goes_on(
         core: Core) -> None:
-    code = _stopped_on_version_two(core)
-    _deploy(core, _law_with(FIXED), 4)
+    code = stopped_on_version_two(core)
+    deploy(core, law_with(FIXED), 4)
     [row] = migration.preview(core, LAW, 3).candidates
     assert (row.code, row.version, row.can_move) == (code, 2, True)
     assert "khong_co_bien" in (row.incident or "")
@@ -91,8 +91,8 @@ def test_a_stopped_dossier_moves_to_the_fixed_version_and_its_retry_goes_on(
 
 def test_a_moved_dossier_whose_new_version_still_fails_stays_stopped_on_the_new_error(
         core: Core) -> None:
-    code = _stopped_on_version_two(core)
-    _deploy(core, _law_with("not dossier_complete and con_thieu &gt; 0</"), 4)
+    code = stopped_on_version_two(core)
+    deploy(core, law_with("not dossier_complete and con_thieu &gt; 0</"), 4)
     [outcome] = migration.migrate(core, LAW, 3, {code: None}, "designer",
                                   MONDAY_9AM + timedelta(minutes=5))
     assert outcome.moved
@@ -108,8 +108,8 @@ def test_a_moved_dossier_whose_new_version_still_fails_stays_stopped_on_the_new_
 
 
 def test_a_retry_without_a_move_runs_the_old_version_again(core: Core) -> None:
-    code = _stopped_on_version_two(core)
-    _deploy(core, _law_with(FIXED), 4)
+    code = stopped_on_version_two(core)
+    deploy(core, law_with(FIXED), 4)
     again = incidents.retry_incident(core, user(core, "designer"), code,
                                      MONDAY_9AM + timedelta(minutes=5))
     assert not again.cleared and "khong_co_bien" in (again.error or "")
@@ -117,9 +117,9 @@ def test_a_retry_without_a_move_runs_the_old_version_again(core: Core) -> None:
 
 
 def test_a_stopped_dossier_whose_path_changed_cannot_move(core: Core) -> None:
-    code = _stopped_on_version_two(core)
+    code = stopped_on_version_two(core)
     # Version 3 puts a step between the examination and the failed gateway.
-    package = _law_with(FIXED)
+    package = law_with(FIXED)
     xml = package.bpmn_xml.replace(
         '<bpmn:sequenceFlow id="flow_check_to_gateway" sourceRef="check_practice_dossier" '
         'targetRef="gateway_dossier_complete" />',
@@ -134,7 +134,7 @@ def test_a_stopped_dossier_whose_path_changed_cannot_move(core: Core) -> None:
                       '      <bpmn:outgoing>flow_incomplete',
                       '<bpmn:incoming>flow_note_to_gateway</bpmn:incoming>\n'
                       '      <bpmn:outgoing>flow_incomplete')
-    _deploy(core, replace(package, bpmn_xml=xml), 4)
+    deploy(core, replace(package, bpmn_xml=xml), 4)
     [row] = migration.preview(core, LAW, 3).candidates
     assert not row.can_move and row.incident
     assert row.reasons[0].message == "its completed step '%(name)s' was changed (%(what)s)"
@@ -145,8 +145,8 @@ def test_a_stopped_dossier_whose_path_changed_cannot_move(core: Core) -> None:
 
 
 def test_a_retry_after_the_preview_makes_the_move_fail_cleanly(core: Core) -> None:
-    code = _stopped_on_version_two(core)
-    _deploy(core, _law_with(FIXED), 4)
+    code = stopped_on_version_two(core)
+    deploy(core, law_with(FIXED), 4)
     [row] = migration.preview(core, LAW, 3).candidates
     incidents.retry_incident(core, user(core, "supervisor"), code,
                              MONDAY_9AM + timedelta(minutes=5))  # fails again, meanwhile
@@ -158,7 +158,7 @@ def test_a_retry_after_the_preview_makes_the_move_fail_cleanly(core: Core) -> No
 
 def _stopped_on_the_fee_script(core: Core) -> tuple[Package, str]:
     package = read_package(SCRIPTED)
-    _deploy(core, package, 0)
+    deploy(core, package, 0)
     code = dossiers.receive_dossier(core, procedure_code="scripted_review",
                                     applicant=APPLICANT, channel="in_person",
                                     actor="reception", now=MONDAY_9AM).code
@@ -174,7 +174,7 @@ def _corrected(package: Package) -> str:
 
 def test_a_dossier_stopped_on_a_script_moves_to_the_corrected_script(core: Core) -> None:
     package, code = _stopped_on_the_fee_script(core)
-    _deploy(core, replace(package, bpmn_xml=_corrected(package)), 11)
+    deploy(core, replace(package, bpmn_xml=_corrected(package)), 11)
     [outcome] = migration.migrate(core, "scripted_review", 2, {code: None}, "designer",
                                   MONDAY_9AM + timedelta(minutes=12))
     assert outcome.moved and outcome.incident
@@ -199,7 +199,7 @@ def test_a_step_after_the_failed_one_may_be_removed_by_the_correction(core: Core
                       'sourceRef="compute_fee" targetRef="done"'),
                      ('<bpmn:incoming>f4</bpmn:incoming>', '<bpmn:incoming>f3</bpmn:incoming>')):
         xml = xml.replace(old, new)
-    _deploy(core, replace(package, bpmn_xml=xml), 11)
+    deploy(core, replace(package, bpmn_xml=xml), 11)
     [row] = migration.preview(core, "scripted_review", 2).candidates
     assert row.can_move, row.reasons  # its predicted branch is predicted again
     migration.migrate(core, "scripted_review", 2, {code: row.revision}, "designer",

@@ -11,6 +11,13 @@ from flask.testing import FlaskClient
 from engine.bootstrap import Core
 from engine.services import accounts, catalogue, versions
 from tests.conftest import MONDAY_9AM
+from tests.engine.test_incident_migration import (
+    FIXED,
+    LAW,
+    deploy,
+    law_with,
+    stopped_on_version_two,
+)
 from tests.engine.variants import STAMP_NAME, judicial_record, version_two
 from tests.engine.walk import complete, receive
 from tests.web.conftest import Auth
@@ -194,3 +201,57 @@ def test_the_api_diffs_exports_imports_runs_and_migrates(client: FlaskClient,
     paths = client.get("/api/v1/openapi.json").get_json()["paths"]
     assert {"/procedures/{code}/migration", "/test-runs/{run_id}",
             "/procedures/{code}/import"} <= set(paths)
+
+
+def test_the_migrate_page_lists_a_stopped_dossier_and_moves_it_for_a_retry(
+        client: FlaskClient, auth: Auth, sqlite_core: Core) -> None:
+    code = stopped_on_version_two(sqlite_core)
+    deploy(sqlite_core, law_with(FIXED), 4)
+    auth.login("designer")
+    page = f"/design/{LAW}/migrate?to=3"
+    html = _page(client, page)
+    assert f'data-testid="stopped-{code}"' in html and "khong_co_bien" in html
+    assert "Bị dừng do lỗi" in html and "Quy trình bị dừng" in html
+    value = re.search(rf'value="({re.escape(code)}:\d+)"', html).group(1)  # type: ignore[union-attr]
+    moved = client.post(f"/design/{LAW}/migrate", data={
+        "csrf_token": auth.csrf(page), "to": "3", "dossier": value}, follow_redirects=True)
+    text = moved.get_data(as_text=True)
+    assert f"Đã chuyển sang phiên bản 3: {code}." in text
+    assert f"Vẫn bị dừng do lỗi: {code}." in text
+    client.get("/lang/en")
+    assert "stopped on an error moves in the same way" in _page(client, page)
+    retried = auth.post(f"/incidents/{code}/retry", {}, page="/incidents/")
+    assert retried.status_code == 302  # type: ignore[attr-defined]
+    assert 'data-testid="no-incidents"' in _page(client, "/incidents/")
+
+
+def test_the_incidents_page_leads_to_the_newer_version(client: FlaskClient, auth: Auth,
+                                                       sqlite_core: Core) -> None:
+    code = stopped_on_version_two(sqlite_core)
+    deploy(sqlite_core, law_with(FIXED), 4)
+    auth.login("designer")
+    html = _page(client, "/incidents/")
+    assert f'href="/design/{LAW}/migrate?to=3" data-testid="move-{code}"' in html
+    assert "Chuyển sang phiên bản 3" in html
+    auth.post(f"/incidents/{code}/retry", {}, page="/incidents/")  # fails again on v2
+    html = _page(client, "/incidents/")
+    assert "khong_co_bien" in html
+    assert f"Hồ sơ {code} vẫn dùng phiên bản cũ" in html
+    auth.client.get("/logout")
+    auth.login("supervisor")  # may retry, may not move: told who can
+    html = _page(client, "/incidents/")
+    assert "Đã có phiên bản 3 mới hơn" in html and f'data-testid="move-{code}"' not in html
+
+
+def test_the_api_says_which_dossier_is_stopped_and_still_stopped_once_moved(
+        client: FlaskClient, sqlite_core: Core) -> None:
+    code = stopped_on_version_two(sqlite_core)
+    deploy(sqlite_core, law_with(FIXED), 4)
+    headers = _token(client, "designer")
+    preview = client.get(f"/api/v1/procedures/{LAW}/migration?to=3", headers=headers).get_json()
+    [row] = preview["dossiers"]
+    assert row["can_move"] and "khong_co_bien" in row["incident"]
+    moved = client.post(f"/api/v1/procedures/{LAW}/migration", headers=headers, json={
+        "to": 3, "dossiers": [{"code": code, "revision": row["revision"]}]}).get_json()
+    assert moved["results"] == [{"code": code, "moved": True, "conflict": False,
+                                 "reasons": [], "incident": True}]

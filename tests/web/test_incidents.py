@@ -107,11 +107,13 @@ def test_the_api_lists_incidents_and_retries(sqlite_core: Core, client: FlaskCli
     assert client.get("/api/v1/incidents", headers=specialist).status_code == 403
     [row] = client.get("/api/v1/incidents", headers=designer).get_json()
     assert row["dossier"] == code and "compute_fee" in row["error"]
+    assert (row["version"], row["newer_version"]) == (1, None)
     failed = client.post(f"/api/v1/dossiers/{code}/incident/retry", headers=designer)
     assert failed.status_code == 200 and failed.get_json()["cleared"] is False
     _correct(sqlite_core, code)
     cleared = client.post(f"/api/v1/dossiers/{code}/incident/retry", headers=designer)
-    assert cleared.get_json() == {"dossier": code, "cleared": True, "error": None}
+    assert cleared.get_json() == {"dossier": code, "cleared": True, "error": None,
+                                  "newer_version": None}
     again = client.post(f"/api/v1/dossiers/{code}/incident/retry", headers=designer)
     assert again.status_code == 409
     assert client.get("/api/v1/incidents", headers=designer).get_json() == []
