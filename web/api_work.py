@@ -21,24 +21,27 @@ STAFF = (*OFFICER_ROLES, "supervisor")
 
 
 # Beyond these a number names no page or status: refused, not passed on to the database.
-_MAXIMA = {"status": 10, "page": 1_000_000, "per_page": 10_000}
+_MAXIMA = {"status": 10, "page": 1_000_000, "per_page": 200}
 
 
 def _int(name: str, default: int | None) -> int | None:
     value = request.args.get(name, "")
     if not value:
         return default
-    if not value.isdigit() or len(value) > 9 or int(value) > _MAXIMA.get(name, 10**9):
-        raise InvalidInput(N_("The query has errors: correct the parameters marked."),
-                           {name: f"integer, at most {_MAXIMA.get(name, 10**9)}"})
+    most = _MAXIMA.get(name, 10**9)
+    if not value.isdigit() or len(value) > 9 or not 1 <= int(value) <= most:
+        raise InvalidInput(N_("The query has errors: correct the parameters marked."), {
+            name: f"A whole number from 1 to {most}." if lang() == "en"
+            else f"Nhập số nguyên từ 1 đến {most}."})
     return int(value)
 
 
 def _choice(name: str, choices: tuple[str, ...], default: str | None) -> str | None:
     value = request.args.get(name) or default
     if value is not None and value not in choices:
-        raise InvalidInput(N_("The query has errors: correct the parameters marked."),
-                           {name: " | ".join(choices)})
+        raise InvalidInput(N_("The query has errors: correct the parameters marked."), {
+            name: ("One of: " if lang() == "en" else "Một trong các giá trị: ")
+            + ", ".join(choices)})
     return value
 
 
@@ -52,7 +55,7 @@ def task_list_json() -> ResponseReturnValue:
         urgency=_choice("urgency", task_list.URGENCIES, None),
         status=_int("status", None), sort=_choice("sort", task_list.SORTS, "deadline") or "",
         search=request.args.get("q", "").strip()[:100], page=_int("page", 1) or 1,
-        per_page=min(_int("per_page", task_list.PAGE_SIZE) or 1, 200))
+        per_page=_int("per_page", task_list.PAGE_SIZE) or task_list.PAGE_SIZE)
     page = task_list.task_page(current_core(), _user(), filters, now())
     forms = version_forms(current_core(), (r.dossier.procedure_version_id for r in page.rows))
     return jsonify({"tasks": [

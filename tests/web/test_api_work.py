@@ -52,6 +52,15 @@ def test_a_wrong_filter_is_refused_with_a_message(client: FlaskClient,
     response = client.get("/api/v1/tasks?urgency=soonish",
                           headers=_token(client, "specialist"))
     assert response.status_code == 422 and "urgency" in response.get_json()["error"]["fields"]
+    headers = _token(client, "specialist")
+    for query, field in (("per_page=abc", "per_page"), ("per_page=0", "per_page"),
+                         ("per_page=1000", "per_page"), ("page=0", "page")):
+        refused = client.get(f"/api/v1/tasks?{query}", headers=headers).get_json()["error"]
+        assert refused["fields"] == {field: "Nhập số nguyên từ 1 đến "
+                                     f"{200 if field == 'per_page' else 1_000_000}."}, query
+    english = client.get("/api/v1/tasks?per_page=201", headers={
+        **headers, "Accept-Language": "en"}).get_json()["error"]["fields"]
+    assert english == {"per_page": "A whole number from 1 to 200."}
 
 
 def test_officers_comment_on_a_dossier_through_the_api(client: FlaskClient,
