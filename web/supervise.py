@@ -42,6 +42,10 @@ def index() -> ResponseReturnValue:
     filters = _filters()
     board = supervision.dashboard(core, current_officer(), now(), filters, _page())
     page = board.page
+    if not page.alerts and page.page > 1:
+        # Past the last page (an old link, alerts settled meanwhile): go to the last one.
+        last = max(1, -(-page.total // page.per_page))
+        return redirect(url_for("supervise.index", **{**request.args, "page": last}))
     steps = {(a.task.role, a.task.department) for a in page.alerts if a.task is not None}
     # Each step's <option>s rendered once, not in every row of the page that shares its step.
     options = {step: Markup("").join(Markup('<option value="{}">{}</option>').format(

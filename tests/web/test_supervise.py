@@ -141,6 +141,10 @@ def test_a_filter_and_its_pages_travel_together(
     assert "stage=escalated" in link
     second = client.get(link.replace("&amp;", "&")).get_data(as_text=True)
     assert second.count("data-escalation-id=") == 2
+    # A page past the last (an old link) leads to the last page, its filter kept.
+    beyond = client.get("/supervise/?stage=escalated&page=999")
+    assert beyond.status_code == 302
+    assert "page=2" in beyond.location and "stage=escalated" in beyond.location
 
 
 def test_a_real_escalation_shows_on_the_first_page(
