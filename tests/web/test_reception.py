@@ -85,6 +85,8 @@ def test_receipt_tasklist_and_tracking_sheet_agree_across_tet(
 def test_a_clerk_registers_an_incoming_document_with_its_sender_not_a_citizen(
         client: FlaskClient, auth: Auth) -> None:
     auth.login("clerk")
+    home = client.get("/").get_data(as_text=True)
+    assert 'href="/dossiers/new">Vào sổ văn bản đến</a>' in home  # the clerk's way in
     page = client.get("/dossiers/new?procedure=incoming_document").get_data(as_text=True)
     assert "Số, ký hiệu văn bản" in page and "Số CCCD/CMND" not in page
     response = auth.post("/dossiers/new", {
