@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from engine.bootstrap import Core
 from engine.models import Dossier, ProcedureVersion
+from engine.services import design
 from tests.browser.conftest import LiveServer
 from tests.conftest import MONDAY_9AM
 from tests.engine.walk import receive
@@ -102,3 +103,22 @@ def test_a_diagram_that_cannot_be_written_out_says_the_draft_was_not_saved(
                            ".textContent.includes('unknown element')")
     assert "Chưa lưu được bản nháp" in status.inner_text()
     assert "Đang lưu" not in status.inner_text()
+
+
+def test_a_lane_renamed_on_the_canvas_keeps_its_role(browser: Any, live_server: LiveServer,
+                                                     browser_core: Core) -> None:
+    page = browser.new_context(viewport={"width": 1500, "height": 1000}).new_page()
+    page.goto(f"{live_server.url}/login")
+    page.fill("#username", "designer")
+    page.fill("#password", "pw")
+    page.click("button[type=submit]")
+    page.goto(f"{live_server.url}/design/{CODE}")
+    page.wait_for_selector("#designer[data-ready=true]")
+    # What double-clicking the lane's label and typing does.
+    page.evaluate("() => { const m = window.motcuaModeler; m.get('modeling').updateLabel("
+                  "m.get('elementRegistry').get('lane_leader'), 'Giám đốc Sở'); }")
+    page.click("[data-action=validate]")
+    page.wait_for_selector("#designer[data-validated=clean]")
+    draft = design.open_draft(browser_core, CODE, "designer", MONDAY_9AM)
+    assert draft.meta["lanes"]["Giám đốc Sở"]["role"] == "leader"
+    assert "Lãnh đạo Sở" not in draft.meta["lanes"]

@@ -147,11 +147,7 @@
     var modeling = get("modeling");
     var oldName = bo(element).name || "";
     field(text.name, input(oldName, "name", function (value) {
-      modeling.updateProperties(element, { name: value });
-      if (is(element, "bpmn:Lane") && lanes[oldName] && value !== oldName) {
-        lanes[value] = lanes[oldName];
-        delete lanes[oldName];
-      }
+      modeling.updateProperties(element, { name: value });  // laneRenamed moves its role
       render(element);
     }));
     if (is(element, "bpmn:Lane")) { laneFields(element); }
@@ -376,7 +372,20 @@
   deployButton.addEventListener("click", deploy);
   modeler.on("selection.changed", function (event) { render(event.newSelection[0] || null); });
   modeler.on("commandStack.changed", changed);
+  // A lane's role is kept under the lane's name: when a lane is renamed, on the canvas or in
+  // the panel, its role (and English name) follow the new name.
+  var laneNames = {};
+  function laneRenamed(element) {
+    if (!is(element, "bpmn:Lane")) { return; }
+    var before = laneNames[element.id], after = bo(element).name || "";
+    laneNames[element.id] = after;
+    if (before !== undefined && before !== after && lanes[before] && !lanes[after]) {
+      lanes[after] = lanes[before];
+      delete lanes[before];
+    }
+  }
   modeler.on("element.changed", function (event) {
+    laneRenamed(event.element);
     if (selected && event.element === selected && !panel.contains(document.activeElement)) {
       render(selected);
     }
@@ -389,6 +398,8 @@
     .then(function (response) { return response.text(); })
     .then(function (xml) { return modeler.importXML(xml); })
     .then(function () {
+      get("elementRegistry").filter(function (e) { return is(e, "bpmn:Lane"); })
+        .forEach(laneRenamed);
       get("canvas").zoom("fit-viewport");
       root.dataset.ready = "true";
     })
