@@ -27,7 +27,7 @@ from engine.services.design_skeleton import new_form
 from engine.validation import ERROR, Problem
 from web import current_core, now, translate
 from web.auth import current_officer, role_required
-from web.views import ROLE_LABELS
+from web.views import ELEMENT_TYPES, ROLE_LABELS
 
 bp = Blueprint("design", __name__, url_prefix="/design")
 DESIGNERS = ("designer", "admin")
@@ -101,7 +101,8 @@ def diagram(code: str) -> ResponseReturnValue:
     roles = [{"value": r, "label": str(ROLE_LABELS.get(r, r))} for r in LANE_ROLES]
     return render_template("design/diagram.html", draft=draft, code=code, active="diagram",
                            roles=roles, lanes=draft.meta.get("lanes", {}),
-                           forms=sorted(draft.forms))
+                           forms=sorted(draft.forms),
+                           element_types={k: str(v) for k, v in ELEMENT_TYPES.items()})
 
 
 @bp.get("/<code>/draft.bpmn")

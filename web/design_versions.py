@@ -240,8 +240,11 @@ def _openable(codes: list[str]) -> set[str]:
 
 
 def reason_text(reason: migration.Reason) -> str:
-    """A reason a dossier cannot move, in the user's language."""
-    return _(reason.message, **reason.params)
+    """A reason a dossier cannot move, in the user's language (the changed attributes too)."""
+    params = dict(reason.params)
+    if isinstance(params.get("what"), str):
+        params["what"] = ", ".join(_(word) for word in params["what"].split(", "))
+    return _(reason.message, **params)
 
 
 @bp.post("/<code>/migrate")

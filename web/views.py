@@ -81,6 +81,32 @@ ROLE_LABELS = {
     "admin": lazy_gettext("Administrator"),
 }
 
+# BPMN element types by their XML names, as the designers' pages name them.
+ELEMENT_TYPES = {
+    "process": lazy_gettext("Process"), "participant": lazy_gettext("Pool"),
+    "lane": lazy_gettext("Lane"), "userTask": lazy_gettext("User task"),
+    "scriptTask": lazy_gettext("Script task"), "serviceTask": lazy_gettext("Service task"),
+    "manualTask": lazy_gettext("Manual task"), "task": lazy_gettext("Task"),
+    "subProcess": lazy_gettext("Subprocess"), "callActivity": lazy_gettext("Call activity"),
+    "startEvent": lazy_gettext("Start event"), "endEvent": lazy_gettext("End event"),
+    "intermediateCatchEvent": lazy_gettext("Intermediate event (waits)"),
+    "intermediateThrowEvent": lazy_gettext("Intermediate event (signals)"),
+    "boundaryEvent": lazy_gettext("Boundary event"),
+    "exclusiveGateway": lazy_gettext("Exclusive gateway"),
+    "parallelGateway": lazy_gettext("Parallel gateway"),
+    "inclusiveGateway": lazy_gettext("Inclusive gateway"),
+    "eventBasedGateway": lazy_gettext("Event-based gateway"),
+    "sequenceFlow": lazy_gettext("Sequence flow"),
+    "textAnnotation": lazy_gettext("Annotation"),
+}
+
+
+def element_type_label(name: str) -> str:
+    """A BPMN element type (`userTask`, or bpmn-js's `bpmn:UserTask`) in the user's words."""
+    local = name.split(":")[-1]
+    local = local[:1].lower() + local[1:]
+    return str(ELEMENT_TYPES.get(local, local))
+
 
 def localtime(value: datetime | None) -> str:
     """A timestamp as dd/mm/yyyy HH:MM in the agency's time zone (Babel's, naive = UTC).
@@ -234,6 +260,7 @@ def _template_globals() -> dict[str, Any]:
         "pause_label": lambda code: PAUSE_LABELS.get(code, code),
         "event_label": lambda kind: EVENT_LABELS.get(kind, kind),
         "role_label": lambda role: ROLE_LABELS.get(role, role),
+        "element_type_label": element_type_label,
         "channel_label": lambda code: CHANNEL_TITLES[Channel(code)][1 if lang() == "en" else 0],
         "procedure_name": procedure_name,
         "step_label": step_label,

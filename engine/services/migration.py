@@ -75,9 +75,10 @@ _HARMLESS_WHEN_RUN = {"bpmn_name", "description", "documentation", "lane", "exte
 # Where a step that has run leads: harmless if the way it took still leads there.
 _FLOW = {"outputs", "cond_task_specs", "default_task_spec"}
 # Task spec attributes in the designer's words (the reasons name them).
-_WORDS = {"outputs": "outgoing flows", "inputs": "incoming flows",
-          "cond_task_specs": "conditions", "default_task_spec": "default flow",
-          "typename": "type", "extensions": "properties", "manual": "kind of step"}
+_WORDS = {"outputs": N_("outgoing flows"), "inputs": N_("incoming flows"),
+          "cond_task_specs": N_("conditions"), "default_task_spec": N_("default flow"),
+          "typename": N_("type"), "extensions": N_("properties"),
+          "manual": N_("kind of step")}
 # Attributes a waiting step may change: migrate_workflow predicts its flows again.
 _HARMLESS_WHEN_WAITING = {"bpmn_name", "description", "documentation", "inputs", *_FLOW}
 

@@ -47,6 +47,7 @@ def test_the_diff_page_lists_what_changed(client: FlaskClient, auth: Auth,
     auth.login("designer")
     page = _page(client, f"/design/{CODE}/versions/diff?from=1&to=2")
     assert STAMP_NAME in page and POLICE in page and "targetRef" in page
+    assert "<td>Công việc của cán bộ</td>" in page and "userTask" not in page
     assert "request_police_verification" in page
 
 
@@ -255,3 +256,14 @@ def test_the_api_says_which_dossier_is_stopped_and_still_stopped_once_moved(
         "to": 3, "dossiers": [{"code": code, "revision": row["revision"]}]}).get_json()
     assert moved["results"] == [{"code": code, "moved": True, "conflict": False,
                                  "reasons": [], "incident": True}]
+
+
+def test_why_a_dossier_cannot_move_is_said_in_the_users_words(client: FlaskClient, auth: Auth,
+                                                              sqlite_core: Core) -> None:
+    signed = receive(sqlite_core, MONDAY_9AM)
+    for minute, step in enumerate(["check_records", "draft_certificate", "review", "sign"]):
+        complete(sqlite_core, signed.code, step, MONDAY_9AM + timedelta(minutes=minute))
+    _deploy_two(sqlite_core)
+    auth.login("designer")
+    html = _page(client, f"/design/{CODE}/migrate?to=2")
+    assert "(điều kiện, luồng ra)" in html and "outgoing" not in html

@@ -141,7 +141,9 @@
     }
     var heading = document.createElement("div");
     heading.className = "small text-muted mb-2";
-    heading.textContent = bo(element).$type.replace("bpmn:", "") + " · " + element.id;
+    var type = bo(element).$type.replace("bpmn:", "");
+    type = (text.types || {})[type.charAt(0).toLowerCase() + type.slice(1)] || type;
+    heading.textContent = type + " · " + element.id;
     heading.dataset.testid = "selected-element";
     panel.appendChild(heading);
     var modeling = get("modeling");
