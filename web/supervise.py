@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
@@ -45,7 +47,8 @@ def index() -> ResponseReturnValue:
     if not page.alerts and page.page > 1:
         # Past the last page (an old link, alerts settled meanwhile): go to the last one.
         last = max(1, -(-page.total // page.per_page))
-        return redirect(url_for("supervise.index", **{**request.args, "page": last}))
+        args: dict[str, Any] = {**request.args.to_dict(), "page": last}
+        return redirect(url_for("supervise.index", **args))
     steps = {(a.task.role, a.task.department) for a in page.alerts if a.task is not None}
     # Each step's <option>s rendered once, not in every row of the page that shares its step.
     options = {step: Markup("").join(Markup('<option value="{}">{}</option>').format(
