@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date
 from typing import Any
 
 from jsonschema import Draft202012Validator, FormatChecker
@@ -75,6 +76,50 @@ def field_errors(schema: Mapping[str, Any], data: Any, lang: str = "vi") -> dict
     for error in sorted(validator.iter_errors(data), key=lambda e: list(e.path)):
         for name, message in _describe(error, lang):
             errors.setdefault(name, message)
+    return errors
+
+
+# Dates a form records as facts cannot lie ahead ("x-not-after-today": the day a result was
+# returned, a document signed); deadlines it sets cannot lie behind ("x-not-before-today").
+_DAY_LIMITS = {
+    "x-not-after-today": ({"vi": "Ngày này không được sau hôm nay ({today}).",
+                           "en": "This date must not be after today ({today})."}, 1),
+    "x-not-before-today": ({"vi": "Ngày này không được trước hôm nay ({today}).",
+                            "en": "This date must not be before today ({today})."}, -1),
+}
+
+
+def submitted(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Form data as the web form submits it: text trimmed, blank answers left out (so that
+    a required field filled with spaces is missing, whoever sends it)."""
+    out = {}
+    for name, value in data.items():
+        if isinstance(value, str):
+            value = value.strip()
+            if not value:
+                continue
+        out[name] = value
+    return out
+
+
+def day_errors(schema: Mapping[str, Any], data: Mapping[str, Any], today: date,
+               lang: str = "vi") -> dict[str, str]:
+    """The date fields whose value lies on the wrong side of `today` (the agency's day)."""
+    lang = lang if lang == "en" else "vi"
+    errors: dict[str, str] = {}
+    for name, prop in schema.get("properties", {}).items():
+        value = data.get(name)
+        if not isinstance(value, str) or not isinstance(prop, Mapping):
+            continue
+        for keyword, (message, side) in _DAY_LIMITS.items():
+            if not prop.get(keyword):
+                continue
+            try:
+                day = date.fromisoformat(value)
+            except ValueError:
+                continue  # the format check says so
+            if (day > today) if side > 0 else (day < today):
+                errors[name] = message[lang].format(today=today.strftime("%d/%m/%Y"))
     return errors
 
 

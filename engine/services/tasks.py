@@ -32,7 +32,7 @@ from engine.services.incidents import INCIDENT, raised, record_incident
 from engine.services.result_return import record_return
 from engine.services.task_list import TaskRow as TaskRow
 from engine.services.task_list import list_tasks as list_tasks
-from workflows.forms import field_errors
+from workflows.forms import day_errors, field_errors, submitted
 
 
 @dataclass(frozen=True)
@@ -218,7 +218,11 @@ def complete_task(core: Core, user: User, task_id: str, data: dict[str, Any], no
         _check_open(row.state, row.claimed_by, user)
         parsed = core.parsed_with_policy(uow.session, row.procedure_version_id, row.policy)
         form = parsed.forms.get(row.form_key) if row.form_key else None
+        data = submitted(data) if isinstance(data, dict) else data
         errors = field_errors(form, data, lang) if form else {}
+        if form and isinstance(data, dict):
+            today = now.astimezone(core.calendar_zone()).date()
+            errors = {**day_errors(form, data, today, lang), **errors}
         if errors:
             raise InvalidInput(N_("The form has errors: correct the fields marked."), errors)
         if expected_revision is not None and row.revision != expected_revision:

@@ -204,3 +204,26 @@ def test_an_online_answer_ends_the_pause_whenever_reception_takes_it_in(core: Co
     assert (pause.started_at, pause.ended_at, pause.working_seconds) == (
         at(23, 10), at(23, 14), 2 * 3600)
     assert [n.answered_at for n in _notices(core, dossier.id)] == [at(23, 14)]
+
+
+def test_a_fact_dated_after_today_or_a_blank_answer_is_refused(core: Core) -> None:
+    dossier = receive(core, MONDAY_9AM)
+    for step in MAIN_PATH[:-1]:
+        complete(core, dossier.code, step, at(23, 10))
+    [task] = ready_tasks(core, dossier.code)
+    returned = step_data("return_result", "2026-11-23")
+    with pytest.raises(InvalidInput) as future:
+        tasks.complete_task(core, user(core, "reception"), task.id,
+                            returned | {"returned_date": "2031-01-01"}, at(23, 11), lang="en")
+    assert future.value.fields == {"returned_date": "This date must not be after today "
+                                                    "(23/11/2026)."}
+    with pytest.raises(InvalidInput) as blank:  # what an API client may send
+        tasks.complete_task(core, user(core, "reception"), task.id,
+                            returned | {"receiver_name": "   "}, at(23, 11))
+    assert blank.value.fields == {"receiver_name": "Vui lòng nhập trường này."}
+    done = tasks.complete_task(core, user(core, "reception"), task.id,
+                               returned | {"receiver_name": "  Trần Văn An "}, at(23, 11))
+    assert done is not None
+    history = dossiers.get_dossier(core, dossier.code).events
+    [completed] = [e for e in history if e.kind == "completed" and e.task_id == task.id]
+    assert completed.data["receiver_name"] == "Trần Văn An"

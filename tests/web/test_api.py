@@ -36,7 +36,7 @@ def _fill(schema: dict[str, Any], choices: dict[str, Any]) -> dict[str, Any]:
             elif prop["type"] == "integer":
                 data[name] = max(1, prop.get("minimum", 1))
             elif prop.get("format") == "date":
-                data[name] = "2026-11-25"
+                data[name] = "2026-11-23"  # the clock's first day: no fact lies ahead
             else:
                 data[name] = "Đã kiểm tra"
 
