@@ -25,7 +25,7 @@ from engine.services.tracking import tracking_sheet
 from web import current_core, lang, now
 from web.auth import OFFICER_ROLES, current_officer, role_required
 from web.recorded import recorded_steps
-from web.views import diagram_xml, localtime
+from web.views import diagram_xml, localtime, procedure_name
 from workflows.intake import (
     CHANNEL_TITLES,
     RETURN_TITLES,
@@ -99,6 +99,14 @@ def _store_uploads(items: list[ChecklistItem], errors: dict[str, str]) -> list[d
     return uploads
 
 
+def _default_checklist(items: list[ChecklistItem]) -> dict[str, Any]:
+    """A fresh checklist: required documents ticked, each with its usual number of copies."""
+    values: dict[str, Any] = {document_field(i): not item.optional for i, item in enumerate(items)}
+    values.update({f"{document_field(i)}_copies": str(item.copies)
+                   for i, item in enumerate(items)})
+    return values
+
+
 @bp.route("/new", methods=["GET", "POST"])
 @role_required(*DESK)
 def receive() -> ResponseReturnValue:
@@ -111,10 +119,22 @@ def receive() -> ResponseReturnValue:
     items = checklist(chosen[1].meta) if chosen else []
     values: dict[str, Any] = {}
     errors: dict[str, str] = {}
-    if request.method == "POST":
+    status = 200
+    action = request.form.get("action", "receive")
+    built_for = request.form.get("checklist_for")
+    if request.method == "POST" and (action == "choose" or (built_for and built_for != code)):
+        # another procedure was chosen: show its checklist, keep the applicant, record nothing
+        values = {**_read_intake(schema, [])[0], **_default_checklist(items)}
+        if not chosen:
+            errors = {"procedure": _("Please choose a procedure from the list.")}
+        elif action != "choose":
+            flash(_("The procedure was changed and nothing was recorded: tick the documents "
+                    "received for %(name)s below, then submit again.",
+                    name=procedure_name(chosen[0])), "warning")
+            status = 422
+    elif request.method == "POST":
         values, received = _read_intake(schema, items)
         applicant = {key: values[key] for key in schema["properties"] if values[key]}
-        action = request.form.get("action", "receive")
         common = {"procedure_code": values["procedure"], "applicant": applicant,
                   "channel": values["channel"], "actor": current_officer().username,
                   "now": now(), "lang": lang()}
@@ -146,14 +166,12 @@ def receive() -> ResponseReturnValue:
             return redirect(url_for("reception.show", code=dossier.code))
         flash(_("Nothing was recorded: correct the fields marked in red."), "danger")
     elif chosen:
-        values = {document_field(i): not item.optional for i, item in enumerate(items)}
-        values.update({f"{document_field(i)}_copies": str(item.copies)
-                       for i, item in enumerate(items)})
+        values = _default_checklist(items)
     return render_template("reception/new.html", procedures=procedures, chosen=chosen,
                            values=values, errors=errors, schema=schema, items=items,
                            channels=DESK_CHANNELS, return_methods=RETURN_TITLES,
                            asks_return="birth_date" in schema["properties"],
-                           ), 422 if errors else 200
+                           ), 422 if errors else status
 
 
 @bp.get("/<code>/tracking")

@@ -40,6 +40,37 @@ def test_a_receipt_with_bad_details_is_refused_field_by_field(client: FlaskClien
     assert "H57-261123" not in client.get("/dossiers/").get_data(as_text=True)
 
 
+def test_a_receipt_is_never_filed_under_a_procedure_other_than_the_one_shown(
+        client: FlaskClient, auth: Auth) -> None:
+    auth.login("reception")
+    page = client.get("/dossiers/new").get_data(as_text=True)
+    assert 'name="checklist_for" value="judicial_record_certificate"' in page
+    assert 'form="receive-form"' in page  # the procedure list is part of the receipt form
+    changed = {**APPLICANT, "procedure": "law_practice_registration",
+               "checklist_for": "judicial_record_certificate"}
+    response = auth.post("/dossiers/new", changed, page="/dossiers/new")
+    assert response.status_code == 422  # type: ignore[attr-defined]
+    page = response.get_data(as_text=True)  # type: ignore[attr-defined]
+    assert "Đã đổi thủ tục nên chưa ghi nhận gì" in page
+    assert 'name="checklist_for" value="law_practice_registration"' in page
+    assert 'value="Nguyễn Văn An"' in page and 'value="001089012345"' in page
+    assert "H57-261123" not in client.get("/dossiers/").get_data(as_text=True)
+
+
+def test_choosing_another_procedure_keeps_what_was_typed(client: FlaskClient,
+                                                         auth: Auth) -> None:
+    auth.login("reception")
+    response = auth.post("/dossiers/new", {**APPLICANT, "action": "choose",
+                                           "procedure": "law_practice_registration",
+                                           "checklist_for": "judicial_record_certificate"},
+                         page="/dossiers/new")
+    assert response.status_code == 200  # type: ignore[attr-defined]
+    page = response.get_data(as_text=True)  # type: ignore[attr-defined]
+    assert 'name="checklist_for" value="law_practice_registration"' in page
+    assert 'value="Nguyễn Văn An"' in page and "12 Lý Thường Kiệt" in page
+    assert "H57-261123" not in client.get("/dossiers/").get_data(as_text=True)
+
+
 def test_only_reception_may_receive(client: FlaskClient, auth: Auth) -> None:
     auth.login("specialist")
     assert client.get("/dossiers/new").status_code == 403
