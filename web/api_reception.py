@@ -80,7 +80,8 @@ def submission_queue() -> ResponseReturnValue:
 @token_required(*DESK)
 def submission_accept(code: str) -> ResponseReturnValue:
     """Receive an online submission: the appointment date counts from now."""
-    submissions.accept_submission(current_core(), code, actor=_user().username, now=now())
+    submissions.accept_submission(current_core(), code, actor=_user().username, now=now(),
+                                  lang=lang())
     return jsonify(_dossier_json(dossiers.get_dossier(current_core(), code)))
 
 

@@ -216,8 +216,11 @@ def show(code: str) -> ResponseReturnValue:
         if a.task is not None and a.escalation.level >= 1}
     items = checklist(detail.version.meta)
     received = {row["index"]: row["copies"] for row in detail.dossier.documents_received or []}
+    # back in the queue after answering a supplement request, or as first submitted
+    answered = [n.answered_at for n in detail.notices if n.answered_at is not None]
     return render_template(
         "reception/show.html", detail=detail, items=items, received=received,
+        queued_at=max(answered, default=None) or detail.dossier.submitted_at,
         returned=return_record(detail.events), return_methods=RETURN_TITLES,
         letters=apologies.letters(current_core(), code=code),
         recorded=recorded_steps(current_core(), detail, lang()),

@@ -68,8 +68,10 @@ def _act(code: str, action: str) -> ResponseReturnValue:
     actor = current_officer().username
     try:
         if action == "accept":
+            ticked = [int(key.removeprefix("document_")) for key, value in request.form.items()
+                      if key.startswith("document_") and key[9:].isdigit() and value == "1"]
             dossier = submissions.accept_submission(current_core(), code, actor=actor,
-                                                    now=now())
+                                                    now=now(), ticked=ticked, lang=lang())
             flash(_("Dossier %(code)s received. Appointment date: %(date)s.", code=code,
                     date=localtime(dossier.appointment_at)),
                   "success")

@@ -6,8 +6,9 @@ starts the process with the appointment date counted from the acceptance.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
@@ -22,6 +23,7 @@ from engine.services import outbox
 from engine.services.dossiers import prepare_by_id, start_process
 from engine.services.reception import issue_notice, message, note_lines, reason_errors
 from workflows.deadlines import appointment_at
+from workflows.intake import checklist, missing_documents
 from workflows.statuses import DossierStatus
 
 
@@ -49,12 +51,20 @@ def _take_submission(session: Session, code: str, status: DossierStatus) -> Doss
     return dossier
 
 
-def accept_submission(core: Core, code: str, *, actor: str, now: datetime) -> Dossier:
-    """Receive an online submission: the appointment counts from now; start its process."""
+def accept_submission(core: Core, code: str, *, actor: str, now: datetime,
+                      ticked: Sequence[int] = (), lang: str = "vi") -> Dossier:
+    """Receive an online submission: the appointment counts from now; start its process.
+
+    `ticked` are the checklist's documents reception now marks received (the applicant's
+    answer to a supplement request may bring them); a required one still missing refuses.
+    """
     with core.uow() as uow:
         session = uow.session
-        dossier = _take_submission(session, code, DossierStatus.RECEIVED)
+        dossier = dossier_by_code(session, code)
         prepared = prepare_by_id(core, session, dossier.procedure_id)
+        documents = _documents_with(prepared.version.meta, dossier.documents_received, ticked,
+                                    lang)
+        dossier = _take_submission(session, code, DossierStatus.RECEIVED)
         appointment = appointment_at(prepared.calendar, now,
                                      prepared.parsed.procedure.committed_working_days)
         # The dossier runs on the version current at receipt, like one received at the desk.
@@ -62,6 +72,7 @@ def accept_submission(core: Core, code: str, *, actor: str, now: datetime) -> Do
         dossier.received_at = now.astimezone(UTC)
         dossier.received_by, dossier.outcome = actor, None
         dossier.appointment_at = dossier.original_appointment_at = appointment
+        dossier.documents_received = documents
         session.flush()
         events = [event(dossier.id, "status_changed", now, actor, data={"from": 1, "to": 2}),
                   event(dossier.id, "received", now, actor, data={
@@ -71,6 +82,27 @@ def accept_submission(core: Core, code: str, *, actor: str, now: datetime) -> Do
         start_process(core, session, prepared, dossier, actor, now, events)
         uow.commit()
         return dossier
+
+
+def _documents_with(meta: Mapping[str, Any], received: list[dict[str, int]] | None,
+                    ticked: Sequence[int], lang: str) -> list[dict[str, int]] | None:
+    """The checklist with the `ticked` documents added; InvalidInput if a required one lacks."""
+    items = checklist(meta)
+    if received is None and not ticked:
+        return None  # a submission without a checklist (older ones): nothing to check
+    rows = list(received or [])
+    have = {row["index"] for row in rows}
+    rows += [{"index": i, "copies": items[i].copies} for i in sorted(set(ticked))
+             if 0 <= i < len(items) and i not in have]
+    missing = missing_documents(items, rows, lang)
+    if missing:
+        raise InvalidInput(N_("The dossier was not received: correct the fields marked."), {
+            "documents_received": message(
+                lang, "Thiếu giấy tờ bắt buộc: " + "; ".join(missing) + ". Hãy đánh dấu giấy "
+                "tờ đã nhận, hoặc lập phiếu yêu cầu bổ sung thay vì tiếp nhận.",
+                "Required documents are missing: " + "; ".join(missing) + ". Tick the "
+                "documents received, or request a supplement instead of receiving.")})
+    return sorted(rows, key=lambda row: row["index"])
 
 
 def request_supplement_online(core: Core, code: str, *, items: Sequence[str], actor: str,

@@ -126,6 +126,28 @@ def test_an_incomplete_dossier_gets_a_supplement_request_not_a_receipt(core: Cor
     assert receive(core, MONDAY_9AM).code.endswith("-0002")  # the same daily sequence
 
 
+def test_an_answered_supplement_is_not_accepted_while_a_required_document_lacks(
+        core: Core) -> None:
+    from engine.services.supplement_answers import answer_supplement
+
+    missing_third = [row for row in ALL_FIVE if row["index"] != 2]
+    dossier, _ = reception.request_supplement_at_desk(
+        core, procedure_code=JUDICIAL_RECORD, applicant=PERSON, channel="in_person",
+        documents_received=missing_third, note="", actor="reception", now=MONDAY_9AM)
+    answer_supplement(core, dossier.code, note="", now=at(24, 10),
+                      files=[PortalUpload(io.BytesIO(PDF), "tam-tru.pdf")])
+    before = _counts(core)
+    with pytest.raises(InvalidInput) as caught:
+        submissions.accept_submission(core, dossier.code, actor="reception", now=at(25, 9))
+    assert caught.value.fields["documents_received"].startswith(
+        "Thiếu giấy tờ bắt buộc: Bản chụp giấy tờ chứng minh nơi thường trú")
+    assert _counts(core) == before
+    assert [d.code for d, _ in submissions.list_submissions(core)] == [dossier.code]
+    accepted = submissions.accept_submission(core, dossier.code, actor="reception",
+                                             now=at(25, 9), ticked=[2])
+    assert accepted.status == 4 and accepted.documents_received == ALL_FIVE
+
+
 def test_a_supplement_request_with_nothing_missing_is_refused(core: Core) -> None:
     before = _counts(core)
     with pytest.raises(InvalidInput) as caught:

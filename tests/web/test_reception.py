@@ -239,6 +239,28 @@ def test_the_online_queue_is_accepted_sent_back_or_refused(
     assert response.status_code == 403  # type: ignore[attr-defined]
 
 
+def test_an_answered_desk_supplement_is_received_only_with_its_documents_ticked(
+        client: FlaskClient, auth: Auth, sqlite_core: Core) -> None:
+    from engine.services.supplement_answers import answer_supplement
+    from tests.conftest import at
+    auth.login("reception")
+    code = _code(auth.post("/dossiers/new", {**APPLICANT, "document_2": "",
+                                             "action": "supplement"}, page="/dossiers/new"))
+    answer_supplement(sqlite_core, code, note="Đã bổ sung giấy tạm trú", files=[],
+                      now=at(24, 10))
+    page = client.get(f"/dossiers/{code}").get_data(as_text=True)
+    assert "chờ tiếp nhận · 24/11/2026 10:00" in page  # when it came back to the queue
+    assert 'name="document_2"' in page and 'name="document_0"' not in page
+    auth.post(f"/dossiers/{code}/accept", {}, page=f"/dossiers/{code}")
+    page = client.get(f"/dossiers/{code}").get_data(as_text=True)
+    assert "Thiếu giấy tờ bắt buộc: Bản chụp giấy tờ chứng minh nơi thường trú" in page
+    assert 'data-testid="submission-actions"' in page  # still waiting, nothing recorded
+    auth.post(f"/dossiers/{code}/accept", {"document_2": "1"}, page=f"/dossiers/{code}")
+    page = client.get(f"/dossiers/{code}").get_data(as_text=True)
+    assert 'data-testid="submission-actions"' not in page and "slip.pdf" in page
+    assert "chưa nộp" not in page.split('data-testid="checklist"')[1].split("</ul>")[0]
+
+
 def test_returning_by_post_asks_for_the_tracking_number_beside_the_field(
         client: FlaskClient, auth: Auth, app: object) -> None:
     from tests.conftest import MONDAY_9AM
