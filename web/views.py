@@ -250,6 +250,19 @@ def has_role(*roles: str) -> bool:
     return bool(current_user.is_authenticated and set(roles) & current_user.roles)
 
 
+# Statuses that already say the dossier was not received: "not received" would read as a
+# refusal of a submission still waiting, or repeat the refusal.
+_SAYS_NOT_RECEIVED = {DossierStatus.SUBMITTED_ONLINE, DossierStatus.REFUSED}
+
+
+def status_text(status: int, outcome: str | None) -> str:
+    """A dossier's status, with its outcome where the status does not already say it."""
+    text = str(STATUS_LABELS.get(DossierStatus(status), str(status)))
+    if not outcome or (outcome == "not_received" and status in _SAYS_NOT_RECEIVED):
+        return text
+    return f"{text} · {OUTCOME_LABELS.get(outcome, outcome)}"
+
+
 def _template_globals() -> dict[str, Any]:
     return {
         "has_role": has_role,
@@ -257,6 +270,7 @@ def _template_globals() -> dict[str, Any]:
         "unread_notifications": _unread,
         "status_label": lambda code: STATUS_LABELS.get(DossierStatus(code), str(code)),
         "outcome_label": lambda code: OUTCOME_LABELS.get(code or "", ""),
+        "status_text": status_text,
         "pause_label": lambda code: PAUSE_LABELS.get(code, code),
         "event_label": lambda kind: EVENT_LABELS.get(kind, kind),
         "role_label": lambda role: ROLE_LABELS.get(role, role),

@@ -261,6 +261,26 @@ def test_an_answered_desk_supplement_is_received_only_with_its_documents_ticked(
     assert "chưa nộp" not in page.split('data-testid="checklist"')[1].split("</ul>")[0]
 
 
+def test_a_waiting_or_refused_submission_does_not_also_read_not_received(
+        client: FlaskClient, auth: Auth, app: object) -> None:
+    from tests.conftest import at
+    from tests.engine.test_reception import submitted
+    core = app.extensions["motcua"]  # type: ignore[attr-defined]
+    waiting = submitted(core, at(19, 16), "000.00.18.H57-261119-0001")
+    refused = submitted(core, at(20, 16), "000.00.18.H57-261120-0001")
+    auth.login("reception")
+    auth.post(f"/dossiers/{refused}/refusal", {"reason": "Không cư trú tại tỉnh"},
+              page=f"/dossiers/{refused}")
+    sent_back = _code(auth.post("/dossiers/new", {**APPLICANT, "document_2": "",
+                                                  "action": "supplement"}))
+    for code, status in [(waiting, "Mới nộp trực tuyến</dd>"),
+                         (refused, "Từ chối tiếp nhận</dd>"),
+                         (sent_back, "Yêu cầu bổ sung · Không tiếp nhận</dd>")]:
+        page = client.get(f"/dossiers/{code}").get_data(as_text=True)
+        assert f'data-testid="dossier-status">{status}' in page
+    assert "không tiếp nhận" not in client.get("/dossiers/").get_data(as_text=True)
+
+
 def test_returning_by_post_asks_for_the_tracking_number_beside_the_field(
         client: FlaskClient, auth: Auth, app: object) -> None:
     from tests.conftest import MONDAY_9AM
