@@ -231,3 +231,19 @@ def test_the_api_answers_a_supplement_and_rates_once(client: FlaskClient,
     again = client.post(f"/api/v1/portal/dossiers/{code}/rating",
                         json={"id_number": APPLICANT["id_number"], "overall": "satisfied"})
     assert again.status_code == 409
+
+
+def test_a_portal_error_page_leads_citizens_back_to_the_portal_not_the_login(
+        client: FlaskClient, auth: Auth) -> None:
+    expired = client.post("/portal/lookup", data={"code": "X", "id_number": "1"})
+    missing = client.get("/portal/no-such-page")
+    assert (expired.status_code, missing.status_code) == (400, 404)
+    for response in (expired, missing):
+        page = response.get_data(as_text=True)
+        assert 'href="/portal/"' in page and "Quay về trang Dịch vụ công" in page
+        assert "Quay về công việc của tôi" not in page
+    auth.login("reception")
+    page = client.get("/dossiers/no-such-dossier").get_data(as_text=True)
+    assert "Quay về công việc của tôi" in page  # officers go back to their tasks
+    assert "Quay về trang Dịch vụ công" in client.get("/portal/no-such-page").get_data(
+        as_text=True)
