@@ -117,6 +117,10 @@ def return_errors(method: str | None, address: str, lang: str) -> dict[str, str]
     return {}
 
 
+# How the names of optional documents already end ("…, nếu có", "… (if any)").
+_SAYS_OPTIONAL = ("nếu có", "if any", "if applicable")
+
+
 @dataclass(frozen=True)
 class ChecklistItem:
     """One document of a procedure's checklist; optional ones are needed only in some cases."""
@@ -129,6 +133,11 @@ class ChecklistItem:
     def title(self, lang: str) -> str:
         """The document's name in `lang`."""
         return self.name_en if lang == "en" and self.name_en else self.name
+
+    def needs_optional_mark(self, lang: str) -> bool:
+        """Whether an "if applicable" mark must be added: optional, and its name not saying so."""
+        ending = self.title(lang).rstrip(" .)").casefold()
+        return self.optional and not ending.endswith(_SAYS_OPTIONAL)
 
 
 def checklist(meta: Mapping[str, Any]) -> list[ChecklistItem]:

@@ -247,3 +247,10 @@ def test_a_portal_error_page_leads_citizens_back_to_the_portal_not_the_login(
     assert "Quay về công việc của tôi" in page  # officers go back to their tasks
     assert "Quay về trang Dịch vụ công" in client.get("/portal/no-such-page").get_data(
         as_text=True)
+
+
+def test_the_catalogue_marks_optional_documents_once_and_shows_no_internal_remark(
+        client: FlaskClient) -> None:
+    page = client.get("/portal/").get_data(as_text=True)
+    assert "hộ nghèo…), nếu có — 1 bản</li>" in page
+    assert "xem notes" not in page and "Thông tư số 220/2016/TT-BTC" in page

@@ -71,6 +71,15 @@ def test_choosing_another_procedure_keeps_what_was_typed(client: FlaskClient,
     assert "H57-261123" not in client.get("/dossiers/").get_data(as_text=True)
 
 
+def test_an_optional_document_named_if_any_is_not_marked_twice(client: FlaskClient,
+                                                               auth: Auth) -> None:
+    auth.login("reception")
+    page = client.get("/dossiers/new?procedure=judicial_record_certificate").get_data(
+        as_text=True)
+    assert "hộ nghèo…), nếu có</label>" in page
+    assert page.count('<span class="badge text-bg-light">nếu có</span>') == 1  # the other one
+
+
 def test_only_reception_may_receive(client: FlaskClient, auth: Auth) -> None:
     auth.login("specialist")
     assert client.get("/dossiers/new").status_code == 403
