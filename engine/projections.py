@@ -44,7 +44,12 @@ from engine.search import search_key
 from engine.services import outbox
 from engine.specs import ParsedVersion
 from workflows.calendar import WorkingCalendar
-from workflows.deadlines import classify_outcome, moved_appointment, step_due_at
+from workflows.deadlines import (
+    classify_outcome,
+    extended_appointment,
+    moved_appointment,
+    step_due_at,
+)
 from workflows.escalation import EscalationPolicy
 from workflows.statuses import DossierStatus, InvalidTransition, is_open, transition
 
@@ -264,6 +269,8 @@ def project(conn: Connection, runtime: Runtime, calendar: WorkingCalendar,
         _project_timers(conn, runtime, dossier, instance_id, workflow, started)
     changes = _project_status(conn, calendar, parsed, dossier, instance_id, workflow, status,
                               now, actor, events, started)
+    changes.update(_extend_appointment(conn, calendar, parsed, dossier, instance_id, ready,
+                                       previous, changes, now, actor, events))
     waiting = previous.intersection(task.id for task in ready)
     if waiting and status != dossier.status:  # the steps still waiting carry the new status
         conn.execute(_MOVE_STATUS, {"ids": sorted(waiting), "status": int(status)})
@@ -414,6 +421,47 @@ def _project_status(conn: Connection, calendar: WorkingCalendar, parsed: ParsedV
             values.get("appointment_at", dossier.appointment_at) if running else None,
             replace=not started)
     return {"status": int(current), **values}
+
+
+# A step can carry the time the law allows for the path it starts (the police's verification
+# of a judicial record: 15 working days instead of the committed 8): when it becomes ready,
+# the appointment moves to that time from the receipt, plus the pauses already ended.
+EXTENDS = "appointmentWorkingDays"
+_ENDED_PAUSES = (select(PAUSES.c.working_seconds)
+                 .where(PAUSES.c.dossier_id == bindparam("dossier_id"),
+                        PAUSES.c.ended_at.is_not(None))
+                 .order_by(PAUSES.c.started_at, PAUSES.c.id))
+
+
+def _extend_appointment(conn: Connection, calendar: WorkingCalendar, parsed: ParsedVersion,
+                        dossier: DossierState, instance_id: int, ready: list[ReadyTask],
+                        previous: set[str], changes: dict[str, Any], now: datetime,
+                        actor: str | None, events: list[dict[str, Any]]) -> dict[str, Any]:
+    """Move the appointment to the time a newly ready step allows, never earlier; the
+    columns written. The receipt's date (original_appointment_at) is kept."""
+    steps = [task for task in ready if task.id not in previous and task.properties.get(EXTENDS)]
+    status = DossierStatus(changes.get("status", dossier.status))
+    if not steps or not is_open(status):
+        return {}
+    step = max(steps, key=lambda task: float(task.properties[EXTENDS]))
+    days = float(step.properties[EXTENDS])
+    paused = [row.working_seconds or 0.0
+              for row in conn.execute(_ENDED_PAUSES, {"dossier_id": dossier.id})]
+    appointment = extended_appointment(calendar, dossier.received_at, days, paused)
+    previous_appointment = changes.get("appointment_at", dossier.appointment_at)
+    if appointment <= previous_appointment:
+        return {}
+    conn.execute(update(DOSSIERS).where(DOSSIERS.c.id == dossier.id)
+                 .values(appointment_at=appointment))
+    events.append(event(dossier.id, "appointment_extended", now, actor, step.id, step.name,
+                        data={"working_days": days, "step": step.bpmn_id,
+                              "appointment_at": appointment.isoformat(),
+                              "previous_appointment_at": previous_appointment.isoformat()}))
+    # The appointment's warnings follow the new date (none while the clock stands still).
+    rewrite_appointment_items(conn, calendar, parsed.procedure.appointment_escalation,
+                              dossier.id, instance_id, dossier.received_at,
+                              None if status in PAUSING else appointment)
+    return {"appointment_at": appointment}
 
 
 def _missing(workflow: BpmnWorkflow) -> list[str]:

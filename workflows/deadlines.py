@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from enum import StrEnum
 from zoneinfo import ZoneInfo
@@ -31,6 +32,16 @@ def appointment_at(calendar: WorkingCalendar, received_at: datetime,
     A dossier received after the afternoon cut-off counts from the next working morning.
     """
     return calendar.add_working_days(calendar.receipt_start(received_at), committed_working_days)
+
+
+def extended_appointment(calendar: WorkingCalendar, received_at: datetime,
+                         working_days: float, paused_seconds: Iterable[float]) -> datetime:
+    """The appointment a dossier gets when its path allows `working_days` from the receipt
+    (counted as the receipt's own), moved by the working time of each pause already ended."""
+    appointment = appointment_at(calendar, received_at, working_days)
+    for paused in paused_seconds:
+        appointment = calendar.add_working_seconds(appointment, paused)
+    return appointment
 
 
 def moved_appointment(calendar: WorkingCalendar, appointment: datetime,

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from engine.bootstrap import Core
 from engine.errors import N_, Conflict, InvalidInput, NotFound
-from engine.models import CalendarOverride, Dossier, DossierPause, DueItem, Task
+from engine.models import CalendarOverride, Dossier, DossierPause, DueItem, Event, Task
 from engine.projections import (
     DEADLINE,
     PAUSING,
@@ -97,7 +97,8 @@ def _recompute(core: Core, session: Session, now: datetime) -> Recomputed:
                                                          Dossier.instance_id.is_not(None))):
         parsed = core.parsed_for(session, dossier.procedure_version_id)
         original = appointment_at(calendar, dossier.received_at,
-                                  parsed.procedure.committed_working_days)
+                                  _allowed_days(session, dossier.id,
+                                                parsed.procedure.committed_working_days))
         current = _with_pauses(session, calendar, dossier.id, original)
         # The receipt's date (original_appointment_at) is what the applicant holds: kept.
         if dossier.appointment_at > now and current != dossier.appointment_at:
@@ -128,6 +129,15 @@ def _recompute(core: Core, session: Session, now: datetime) -> Recomputed:
                 session.connection().execute(insert(DueItem), items)
                 moved_tasks += 1
     return Recomputed(moved_dossiers, moved_tasks)
+
+
+def _allowed_days(session: Session, dossier_id: int, committed: float) -> float:
+    """The working days the dossier's path allows: the committed time, or the time a step
+    moved its appointment to (projections.EXTENDS)."""
+    extended = session.scalars(select(Event.data).where(
+        Event.dossier_id == dossier_id, Event.kind == "appointment_extended")
+        .order_by(Event.id.desc()).limit(1)).first()
+    return float(extended["working_days"]) if extended else committed
 
 
 def _with_pauses(session: Session, calendar: WorkingCalendar, dossier_id: int,

@@ -66,6 +66,9 @@ RULES: dict[str, tuple[str, str]] = {
     "sla_invalid": (ERROR, N_(
         "User task %(name)s has the step deadline %(value)s: it must be a positive number of "
         "working days in steps of 0.5.")),
+    "appointment_days_invalid": (ERROR, N_(
+        "User task %(name)s moves the appointment date to %(value)s working days from the "
+        "receipt: it must be a positive number of working days in steps of 0.5.")),
     "timer_unquoted": (ERROR, N_(
         "Timer %(name)s has the expression %(expression)s, which is not a quoted string. "
         'Write it in quotes, e.g. "PT1H".')),

@@ -53,6 +53,9 @@ def _property_problems(task: Any, name: str, forms: dict[str, Any]) -> list[Prob
         found.append(problem("user_task_without_sla", task, name=name))
     elif not _valid_sla(props["slaWorkingDays"]):
         found.append(problem("sla_invalid", task, name=name, value=props["slaWorkingDays"]))
+    if "appointmentWorkingDays" in props and not _valid_sla(props["appointmentWorkingDays"]):
+        found.append(problem("appointment_days_invalid", task, name=name,
+                             value=props["appointmentWorkingDays"]))
     return found
 
 

@@ -344,3 +344,15 @@ def test_a_condition_the_restricted_engine_would_refuse_is_an_error_before_deplo
     found = only(problems, "condition_syntax")
     assert (found.severity, found.element_id) == ("error", "flow_incomplete")
     assert "__import__" in found.params["detail"]
+
+
+@pytest.mark.parametrize("value", ["0.3", "0", "-1", "abc", ""])
+def test_an_invalid_appointment_extension(value: str) -> None:
+    package = judicial('name="appointmentWorkingDays" value="15"',
+                       f'name="appointmentWorkingDays" value="{value}"')
+    problem = only(validate_package(package), "appointment_days_invalid")
+    assert (problem.severity, problem.element_id) == ("error", "request_police_verification")
+
+
+def test_the_judicial_record_procedure_extends_its_appointment_for_verification() -> None:
+    assert not [p for p in validate_package(JUDICIAL) if p.code == "appointment_days_invalid"]
