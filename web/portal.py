@@ -35,6 +35,8 @@ HISTORY_LABELS = {
                             "writing"),
     "supplement_answered": lazy_gettext("You answered the supplement request"),
     "apology_approved": lazy_gettext("The agency apologised for the delay and set a new date"),
+    "appointment_extended": lazy_gettext("Your case needs a verification: the appointment date "
+                                         "moved to the time the law allows"),
 }
 
 

@@ -56,6 +56,8 @@ EVENT_LABELS = {
     "status_changed": lazy_gettext("Status changed"),
     "paused": lazy_gettext("Clock stopped"),
     "resumed": lazy_gettext("Clock restarted; appointment date moved"),
+    "appointment_extended": lazy_gettext(
+        "Appointment date moved to the time the law allows for this path"),
     "timer_fired": lazy_gettext("Timer fired"),
     "calendar_changed": lazy_gettext("Calendar changed"),
     "apology_drafted": lazy_gettext("Apology letter drafted"),

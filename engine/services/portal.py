@@ -28,7 +28,7 @@ LOOKUP_PATH = "/portal/lookup?code="
 # never officers' steps, comments or internal notes.
 PUBLIC_EVENTS = frozenset({"submitted_online", "received", "status_changed", "resumed",
                            "supplement_requested", "refused", "supplement_answered",
-                           "apology_approved"})
+                           "apology_approved", "appointment_extended"})
 NOT_FOUND = N_("No dossier matches this code and ID number. Check both (the code is on your "
                "receipt or confirmation e-mail) and try again.")
 _DUMMY = "0" * 12
