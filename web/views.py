@@ -185,6 +185,12 @@ def step_label(version_id: int | None, bpmn_id: str | None, name: str | None) ->
     return parsed.procedure.step_title(bpmn_id or _id_by_name(parsed, name), name, "en")
 
 
+def applicant_kind(version_id: int | None) -> str:
+    """Who applies under the dossier's procedure version: a person, or an organisation (the
+    agency sending an official document: its document number stands where an ID would)."""
+    return "person" if version_id is None else _parsed(version_id).procedure.applicant_kind
+
+
 def lane_label(version_id: int | None, lane: str | None) -> str:
     """A lane's name in the user's language."""
     lane = lane or ""
@@ -281,6 +287,7 @@ def _template_globals() -> dict[str, Any]:
         "procedure_name": procedure_name,
         "step_label": step_label,
         "lane_label": lane_label,
+        "applicant_kind": applicant_kind,
         "version_of": version_of,
         "schema_label": lambda node: label(node, lang()),
         "urgency": urgency,

@@ -137,6 +137,8 @@ def test_a_clerk_registers_an_incoming_document_with_its_sender_not_a_citizen(
     assert response.status_code == 302  # type: ignore[attr-defined]
     dossier = client.get(response.headers["Location"]).get_data(as_text=True)  # type: ignore[attr-defined]
     assert "123/UBND-VP" in dossier and "Ủy ban nhân dân huyện Đông Anh" in dossier
+    # The sender's document number under its own label, not a citizen's ID card.
+    assert "Số, ký hiệu văn bản</dt>" in dossier and "Số CCCD/CMND</dt>" not in dossier
 
 
 PDF = b"%PDF-1.4\n% scan\n%%EOF\n"
