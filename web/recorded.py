@@ -81,3 +81,16 @@ def _shown(prop: dict[str, Any], value: Any, lang: str) -> str:
         except ValueError:
             return value
     return str(value)
+
+
+def applicant_choices(dossier: Any, form: dict[str, Any] | None) -> dict[str, Any]:
+    """What the applicant chose at submission that the step's form asks again: how the
+    result goes back, and the postal address."""
+    props = (form or {}).get("properties", {})
+    choices: dict[str, Any] = {}
+    method = props.get("return_method", {})
+    if dossier.return_method and dossier.return_method in method.get("enum", ()):
+        choices["return_method"] = dossier.return_method
+    if dossier.return_address and "postal_address" in props:
+        choices["postal_address"] = dossier.return_address
+    return choices

@@ -25,7 +25,7 @@ from engine.services import notifications as notices
 from engine.services.tracking import TrackingSheet, tracking_sheet
 from web import current_core, lang, now, translate
 from web.auth import OFFICER_ROLES, current_officer, role_required
-from web.recorded import last_answers, recorded_steps
+from web.recorded import applicant_choices, last_answers, recorded_steps
 from web.views import step_label
 from workflows.forms import FORM_ERROR_KEY, coerce_form
 
@@ -108,8 +108,10 @@ def render_task(task_id: str, values: dict[str, object] | None = None,
     takeover = bool(detail.task.claimed_by not in (None, user.id)
                     and {"head", "leader", "supervisor"} & user.role_set)
     if values is None and detail.task.state == "ready":
-        # A step done again (sent back) starts from what it recorded the last time.
-        values = last_answers(history, detail.task.bpmn_id)
+        # A step done again (sent back) starts from what it recorded the last time; the
+        # applicant's own choices (how the result goes back) fill what it asks again.
+        values = {**applicant_choices(detail.dossier, detail.form),
+                  **last_answers(history, detail.task.bpmn_id)}
     return render_template(
         "tasks/show.html", detail=detail, history=history,
         recorded=recorded_steps(core, history, lang()),

@@ -383,3 +383,19 @@ def test_each_step_shows_what_the_earlier_ones_recorded_and_a_redraft_starts_fro
     assert "Ghi rõ số lượng 2 Phiếu" in english
     dossier_page = client.get(f"/dossiers/{dossier.code}").get_data(as_text=True)
     assert "Recorded at earlier steps" in dossier_page and "Ghi rõ số lượng 2 Phiếu" in dossier_page
+
+
+def test_the_return_step_starts_from_how_the_applicant_asked_for_the_result(
+        client: FlaskClient, auth: Auth, sqlite_core: Core) -> None:
+    from tests.engine.walk import complete, ready_tasks
+
+    dossier = receive(sqlite_core, MONDAY_9AM, return_method="post",
+                      return_address="5 Tràng Tiền, Hoàn Kiếm, Hà Nội")
+    for hours, step in enumerate(["check_records", "draft_certificate", "review", "sign"]):
+        complete(sqlite_core, dossier.code, step, MONDAY_9AM + timedelta(hours=hours + 1))
+    [task] = ready_tasks(sqlite_core, dossier.code)
+    auth.login("reception")
+    page = client.get(f"/tasks/{task.id}").get_data(as_text=True)
+    form = page[page.index('data-testid="task-form"'):]
+    assert 'value="post" selected' in form
+    assert "5 Tràng Tiền, Hoàn Kiếm, Hà Nội" in form[:form.index("</form>")]
