@@ -122,3 +122,25 @@ def test_a_lane_renamed_on_the_canvas_keeps_its_role(browser: Any, live_server: 
     draft = design.open_draft(browser_core, CODE, "designer", MONDAY_9AM)
     assert draft.meta["lanes"]["Giám đốc Sở"]["role"] == "leader"
     assert "Lãnh đạo Sở" not in draft.meta["lanes"]
+
+
+def test_the_panel_edits_the_step_that_moves_the_appointment(browser: Any,
+                                                             live_server: LiveServer) -> None:
+    page = browser.new_context(viewport={"width": 1500, "height": 1000}).new_page()
+    page.goto(f"{live_server.url}/login")
+    page.fill("#username", "designer")
+    page.fill("#password", "pw")
+    page.click("button[type=submit]")
+    page.goto(f"{live_server.url}/design/{CODE}")
+    page.wait_for_selector("#designer[data-ready=true]")
+    page.evaluate("() => { const m = window.motcuaModeler; m.get('selection').select("
+                  "m.get('elementRegistry').get('request_police_verification')); }")
+    panel = page.locator("[data-testid=properties]")
+    field = panel.locator("input[name=appointmentWorkingDays]")
+    assert field.input_value() == "15"
+    assert "Ngày hẹn trả khi bắt đầu bước này" in panel.inner_text()
+    field.fill("0,3")  # not a multiple of 0.5: validation names the step
+    field.press("Tab")
+    page.click("[data-action=validate]")
+    page.wait_for_selector("#designer[data-validated=errors]")
+    assert page.locator('.problem-error[data-element-id="request_police_verification"]').count()

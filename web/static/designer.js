@@ -208,6 +208,12 @@
     });
     sla.inputMode = "decimal";
     field(text.sla, sla, text.slaHint);
+    var extends_ = input(spiffValue(element, "appointmentWorkingDays"), "appointmentWorkingDays",
+      function (value) {
+        setSpiffValue(element, "appointmentWorkingDays", value.replace(",", "."));
+      });
+    extends_.inputMode = "decimal";
+    field(text.appointmentDays, extends_, text.appointmentDaysHint);
   }
 
   function flowFields(element) {
