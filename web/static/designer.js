@@ -380,6 +380,20 @@
   deployButton.addEventListener("click", deploy);
   modeler.on("selection.changed", function (event) { render(event.newSelection[0] || null); });
   modeler.on("commandStack.changed", changed);
+  // The whole diagram in view, clear of the palette that floats over the canvas's left edge.
+  function fitBesidePalette() {
+    var canvas = get("canvas");
+    canvas.zoom("fit-viewport");
+    var palette = root.querySelector(".djs-palette");
+    var container = root.querySelector("[data-testid=modeler]");
+    var width = container.clientWidth;
+    var room = palette ? palette.getBoundingClientRect().right -
+      container.getBoundingClientRect().left + 12 : 0;
+    if (!room || width <= 2 * room) { return; }
+    canvas.zoom(canvas.zoom() * (width - room) / width, { x: 0, y: 0 });
+    canvas.scroll({ dx: room, dy: 0 });
+  }
+
   // A lane's role is kept under the lane's name: when a lane is renamed, on the canvas or in
   // the panel, its role (and English name) follow the new name.
   var laneNames = {};
@@ -408,7 +422,7 @@
     .then(function () {
       get("elementRegistry").filter(function (e) { return is(e, "bpmn:Lane"); })
         .forEach(laneRenamed);
-      get("canvas").zoom("fit-viewport");
+      fitBesidePalette();
       root.dataset.ready = "true";
     })
     .catch(function (error) { status(text.loadFailed + " " + error.message, "error"); });
