@@ -38,6 +38,18 @@ def _version_numbers(core: Core) -> dict[str, int]:
                 for d in uow.session.scalars(select(Dossier))}
 
 
+def _open_modeler(browser: Any, live_server: LiveServer) -> Any:
+    """The designer logged in, the judicial record's draft open in the modeler."""
+    page = browser.new_context(viewport={"width": 1500, "height": 1000}).new_page()
+    page.goto(f"{live_server.url}/login")
+    page.fill("#username", "designer")
+    page.fill("#password", "pw")
+    page.click("button[type=submit]")
+    page.goto(f"{live_server.url}/design/{CODE}")
+    page.wait_for_selector("#designer[data-ready=true]")
+    return page
+
+
 def test_a_designer_adds_a_step_fixes_it_and_deploys_version_two(
         browser: Any, live_server: LiveServer, browser_core: Core) -> None:
     older = receive(browser_core, MONDAY_9AM)
@@ -88,13 +100,7 @@ def test_a_designer_adds_a_step_fixes_it_and_deploys_version_two(
 
 def test_a_diagram_that_cannot_be_written_out_says_the_draft_was_not_saved(
         browser: Any, live_server: LiveServer) -> None:
-    page = browser.new_context(viewport={"width": 1500, "height": 1000}).new_page()
-    page.goto(f"{live_server.url}/login")
-    page.fill("#username", "designer")
-    page.fill("#password", "pw")
-    page.click("button[type=submit]")
-    page.goto(f"{live_server.url}/design/{CODE}")
-    page.wait_for_selector("#designer[data-ready=true]")
+    page = _open_modeler(browser, live_server)
     page.evaluate("() => { window.motcuaModeler.saveXML = "
                   "() => Promise.reject(new Error('unknown element')); }")
     page.click("[data-action=validate]")
@@ -107,13 +113,7 @@ def test_a_diagram_that_cannot_be_written_out_says_the_draft_was_not_saved(
 
 def test_a_lane_renamed_on_the_canvas_keeps_its_role(browser: Any, live_server: LiveServer,
                                                      browser_core: Core) -> None:
-    page = browser.new_context(viewport={"width": 1500, "height": 1000}).new_page()
-    page.goto(f"{live_server.url}/login")
-    page.fill("#username", "designer")
-    page.fill("#password", "pw")
-    page.click("button[type=submit]")
-    page.goto(f"{live_server.url}/design/{CODE}")
-    page.wait_for_selector("#designer[data-ready=true]")
+    page = _open_modeler(browser, live_server)
     # What double-clicking the lane's label and typing does.
     page.evaluate("() => { const m = window.motcuaModeler; m.get('modeling').updateLabel("
                   "m.get('elementRegistry').get('lane_leader'), 'Giám đốc Sở'); }")
@@ -126,13 +126,7 @@ def test_a_lane_renamed_on_the_canvas_keeps_its_role(browser: Any, live_server: 
 
 def test_the_panel_edits_the_step_that_moves_the_appointment(browser: Any,
                                                              live_server: LiveServer) -> None:
-    page = browser.new_context(viewport={"width": 1500, "height": 1000}).new_page()
-    page.goto(f"{live_server.url}/login")
-    page.fill("#username", "designer")
-    page.fill("#password", "pw")
-    page.click("button[type=submit]")
-    page.goto(f"{live_server.url}/design/{CODE}")
-    page.wait_for_selector("#designer[data-ready=true]")
+    page = _open_modeler(browser, live_server)
     page.evaluate("() => { const m = window.motcuaModeler; m.get('selection').select("
                   "m.get('elementRegistry').get('request_police_verification')); }")
     panel = page.locator("[data-testid=properties]")
